@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The `reyna` binary. `--version` and the root `--help` are answered here from package.json and the help text
+// pre-rendered at build time (scripts/manifest.mjs), because loading oclif alone takes longer than the whole
+// answer may. Keep this path free of imports beyond node built-ins: test/base.test.ts checks what it loads.
+import { existsSync, readFileSync } from 'node:fs';
+import { arch, release } from 'node:os';
+
+const argv = process.argv.slice(2);
+const env = process.env;
+const truthy = (value) => ['1', 'true', 'y', 'yes'].includes(String(value).toLowerCase());
+const fast = argv.length <= 1 && !env.REYNA_NO_FAST_PATH;
+const first = argv[0] ?? '';
+
+function read(path) {
+  try {
+    return readFileSync(new URL(path, import.meta.url), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+// oclif's platform: 'wsl' inside WSL (but not in a container there), else process.platform.
+function platform() {
+  if (process.platform !== 'linux') return process.platform;
+  const container =
+    existsSync('/.dockerenv') ||
+    existsSync('/run/.containerenv') ||
+    /docker|kubepods/.test(read('file:///proc/self/cgroup') ?? '');
+  const wsl =
+    release().toLowerCase().includes('microsoft') ||
+    (read('file:///proc/version') ?? '').toLowerCase().includes('microsoft') ||
+    existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') ||
+    existsSync('/run/WSL');
+  return wsl && !container ? 'wsl' : 'linux';
+}
+
+function userAgent() {
+  const pkg = JSON.parse(read('../package.json'));
+  const cpu = arch() === 'ia32' ? 'x86' : arch();
+  return `${pkg.name}/${pkg.version} ${platform()}-${cpu} node-${process.version}`;
+}
+
+function color() {
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '') return !['0', 'false'].includes(env.FORCE_COLOR);
+  return process.stdout.isTTY === true && process.stderr.isTTY === true && env.TERM !== 'dumb';
+}
+
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
+const version = fast && (['--version', '-v'].includes(first) || (first === 'version' && !truthy(env.REYNA_JSON)));
+// Missing when only `tsc` has run: oclif renders the help then.
+const help =
+  fast && !version && ['', '--help', '-h', 'help'].includes(first)
+    ? read(color() ? '../dist/help.color.txt' : '../dist/help.txt')
+    : undefined;
+
+if (version) {
+  process.stdout.write(`${userAgent()}\n`);
+} else if (help !== undefined) {
+  process.stdout.write(help.replace('%REYNA_USER_AGENT%', userAgent()));
+} else {
+  const { execute, settings } = await import('@oclif/core');
+  // Always the compiled commands, even under NODE_ENV=test or development.
+  settings.enableAutoTranspile = false;
+  await execute({ dir: import.meta.url });
+}

@@ -1,0 +1,51 @@
+import type { ListrTask } from 'listr2';
+
+type State = 'start' | 'done' | 'skip';
+
+interface Deferred {
+  promise: Promise<string | undefined>;
+  resolve: (detail: string | undefined) => void;
+  reject: (error: unknown) => void;
+  skipped: boolean;
+}
+
+/**
+ * Turns a core function's `onStep(step, state, detail)` reports into listr2 tasks that finish as the steps do,
+ * so core stays free of any terminal library and the command still shows live progress.
+ */
+export function stepTasks<S extends string>(
+  steps: { id: S; title: string }[],
+): { onStep: (step: S, state: State, detail?: string) => void; fail: (error: unknown) => void; tasks: ListrTask[] } {
+  const deferred = new Map<S, Deferred>();
+  for (const { id } of steps) {
+    let resolve!: Deferred['resolve'];
+    let reject!: Deferred['reject'];
+    const promise = new Promise<string | undefined>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A step that never runs because an earlier one failed must not count as an unhandled rejection.
+    promise.catch(() => {});
+    deferred.set(id, { promise, resolve, reject, skipped: false });
+  }
+  return {
+    onStep(step, state, detail) {
+      const d = deferred.get(step);
+      if (!d) return;
+      if (state === 'skip') d.skipped = true;
+      if (state !== 'start') d.resolve(detail);
+    },
+    fail(error) {
+      for (const d of deferred.values()) d.reject(error);
+    },
+    tasks: steps.map(({ id, title }) => ({
+      title,
+      task: async (_ctx, task) => {
+        const d = deferred.get(id) as Deferred;
+        const detail = await d.promise;
+        if (d.skipped) task.skip();
+        else if (detail) task.title = `${title}: ${detail}`;
+      },
+    })),
+  };
+}

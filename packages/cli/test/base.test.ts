@@ -1,0 +1,281 @@
+// The built `reyna` binary, spawned as a user would: run `npx tsc -b packages/cli && node packages/cli/scripts/manifest.mjs`
+// (or `npm run build`) first.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { arch, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(cli, 'bin', 'run.js');
+const pkg = JSON.parse(readFileSync(join(cli, 'package.json'), 'utf8')) as { name: string; version: string };
+const tracer = join(cli, 'test', 'fixtures', 'trace-loads.mjs');
+
+let home: string;
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A clean environment: no REYNA_* or CI from the machine running the tests, config and cache in a temp home. */
+function environment(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(REYNA_|CI$|NODE_ENV$|FORCE_COLOR$|NO_COLOR$|XDG_|VITEST)/.test(k)) env[k] = v;
+  }
+  Object.assign(env, { HOME: home, XDG_CONFIG_HOME: join(home, 'config'), XDG_CACHE_HOME: join(home, 'cache') }, extra);
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  return env;
+}
+
+function start(args: string[], options: { env?: Record<string, string | undefined>; node?: string[] } = {}) {
+  return spawn(process.execPath, [...(options.node ?? []), bin, ...args], {
+    cwd: home,
+    env: environment(options.env ?? {}),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+function finish(child: ChildProcess): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => (stdout += d));
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const reyna = (args: string[], options: { env?: Record<string, string | undefined>; node?: string[] } = {}) =>
+  finish(start(args, options));
+
+beforeAll(() => {
+  home = mkdtempSync(join(tmpdir(), 'reyna-cli-test-'));
+});
+afterAll(() => {
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('reyna --version', () => {
+  const userAgent = `${pkg.name}/${pkg.version} ${process.platform === 'linux' ? '(linux|wsl)' : process.platform}-${arch()} node-${process.version}`;
+
+  it.each([['--version'], ['-v'], ['version']])('%s prints oclif’s version line', async (flag) => {
+    const r = await reyna([flag]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(new RegExp(`^${userAgent.replaceAll('.', '\\.').replaceAll('/', '\\/')}\n$`));
+  });
+
+  it('says exactly what oclif itself says', async () => {
+    const [fast, slow] = await Promise.all([
+      reyna(['--version']),
+      reyna(['--version'], { env: { REYNA_NO_FAST_PATH: '1' } }),
+    ]);
+    expect(fast.stdout).toBe(slow.stdout);
+  });
+
+  it('answers `version --json` through the command', async () => {
+    const r = await reyna(['version', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: pkg.name, version: pkg.version, node: process.version });
+  });
+});
+
+describe('reyna --help', () => {
+  it('lists the commands', async () => {
+    const r = await reyna(['--help']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('USAGE\n  $ reyna [COMMAND]');
+    for (const command of ['doctor', 'version', 'autocomplete'])
+      expect(r.stdout).toMatch(new RegExp(`^  ${command} +\\S`, 'm'));
+    expect(r.stdout).toContain(`${pkg.name}/${pkg.version}`);
+    expect(r.stdout).not.toContain('%REYNA_USER_AGENT%');
+  });
+
+  it.each([[[]], [['-h']], [['help']]])('%j prints the same root help', async (args) => {
+    const [a, b] = await Promise.all([reyna(args), reyna(['--help'])]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+  });
+
+  it('is what oclif would render: the pre-rendered text is not stale', async () => {
+    const [fast, slow] = await Promise.all([
+      reyna(['--help']),
+      reyna(['--help'], { env: { REYNA_NO_FAST_PATH: '1' } }),
+    ]);
+    expect(fast.stdout).toBe(slow.stdout);
+  });
+
+  it('is coloured only when asked, and never with NO_COLOR', async () => {
+    const esc = '\u001b[';
+    expect((await reyna(['--help'])).stdout).not.toContain(esc);
+    expect((await reyna(['--help'], { env: { FORCE_COLOR: '1' } })).stdout).toContain(`${esc}1mCOMMANDS`);
+    expect((await reyna(['--help'], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } })).stdout).not.toContain(esc);
+  });
+
+  it('shows a command’s help through oclif', async () => {
+    for (const args of [
+      ['doctor', '--help'],
+      ['help', 'doctor'],
+    ]) {
+      const r = await reyna(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('$ reyna doctor [--json] [-y] [--server <url>]');
+      expect(r.stdout).toContain('[env: REYNA_SERVER]');
+    }
+  });
+});
+
+describe('the fast path', () => {
+  async function loads(args: string[]): Promise<string[]> {
+    const file = join(home, `trace-${args.join('_') || 'none'}-${Date.now()}.txt`);
+    const r = await reyna(args, { node: ['--import', tracer], env: { REYNA_TRACE_FILE: file } });
+    expect(r.code).toBe(0);
+    return readFileSync(file, 'utf8').trim().split('\n');
+  }
+
+  it.each([[['--version']], [['-v']], [['version']], [['--help']], [[]]])(
+    'loads nothing but node built-ins for %j',
+    async (args) => {
+      const loaded = await loads(args);
+      expect(loaded).toContain(`esm file://${bin}`);
+      expect(loaded.filter((line) => !line.startsWith('esm node:') && line !== `esm file://${bin}`)).toEqual([]);
+    },
+  );
+
+  it('would notice: the tracer sees oclif load for a command', async () => {
+    const loaded = await loads(['doctor', '--help']);
+    expect(loaded.some((line) => line.includes('/@oclif/core/'))).toBe(true);
+  });
+});
+
+describe('reyna doctor', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => res.writeHead(req.url === '/healthz' ? 200 : 404).end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('--json prints one JSON document with every check, and exits 1 only if one failed', async () => {
+    const r = await reyna(['doctor', '--json']);
+    const report = JSON.parse(r.stdout) as { ok: boolean; checks: { name: string; status: string; ok: boolean }[] };
+    expect(report.checks.map((c) => c.name)).toEqual(['node', 'git', 'docker', 'server', 'credentials']);
+    for (const c of report.checks) expect(['ok', 'warn', 'fail']).toContain(c.status);
+    expect(report.checks.find((c) => c.name === 'node')?.status).toBe('ok');
+    expect(report.checks.find((c) => c.name === 'server')?.status).toBe('warn');
+    expect(r.code).toBe(report.checks.some((c) => c.status === 'fail') ? 1 : 0);
+    expect(report.ok).toBe(r.code === 0);
+  });
+
+  it('checks the server from REYNA_SERVER and the token and mode of the credentials file', async () => {
+    const dir = join(home, 'config', 'reyna');
+    mkdirSync(dir, { recursive: true });
+    const creds = join(dir, 'credentials.json');
+    writeFileSync(creds, JSON.stringify({ servers: { [url]: { token: 'secret' } }, default: url }));
+    chmodSync(creds, 0o644);
+    const r = await reyna(['doctor'], { env: { REYNA_SERVER: url } });
+    expect(r.stdout).toMatch(new RegExp(`^✔ server — ${url} answered in \\d+ ms$`, 'm'));
+    expect(r.stdout).toContain(`✔ credentials — token for ${url} in ${creds}\n`);
+    expect(r.stdout).toContain(
+      `! credentials file — ${creds} is readable by others (mode 0644)\n    fix: chmod 600 ${creds}\n`,
+    );
+    expect(r.stdout).not.toContain('secret');
+    rmSync(creds);
+  });
+
+  it('fails an unreachable server with the fix on the next line', async () => {
+    const r = await reyna(['doctor', '--server', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^✖ server — cannot reach http:\/\/127\.0\.0\.1:9\/healthz: .+\n {4}fix: .+$/m);
+  });
+});
+
+describe('usage errors', () => {
+  it('an unknown flag exits 2 with Error and Hint on stderr', async () => {
+    const r = await reyna(['doctor', '--bogus']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe('Error: Nonexistent flag: --bogus\nHint: Run `reyna doctor --help`.\n');
+  });
+
+  it('with --json (or REYNA_JSON) the error is the one JSON document on stdout', async () => {
+    for (const run of [
+      reyna(['doctor', '--bogus', '--json']),
+      reyna(['doctor', '--bogus'], { env: { REYNA_JSON: '1' } }),
+    ]) {
+      const r = await run;
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.stdout)).toEqual({
+        error: { code: 'E_USAGE', message: 'Nonexistent flag: --bogus', hint: 'Run `reyna doctor --help`.' },
+      });
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('an unknown command exits 2 and suggests the closest', async () => {
+    const r = await reyna(['doctr']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toBe('Error: Unknown command "doctr"\nHint: Did you mean `reyna doctor`?\n');
+    const j = await reyna(['frobnicate', '--json']);
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toMatchObject({ error: { code: 'E_USAGE', message: 'Unknown command "frobnicate"' } });
+  });
+});
+
+describe('shell completion', () => {
+  it('`autocomplete --help` works and `autocomplete bash` prints the setup', async () => {
+    const help = await reyna(['autocomplete', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('$ reyna autocomplete [SHELL]');
+    const bash = await reyna(['autocomplete', 'bash']);
+    expect(bash.code).toBe(0);
+    expect(bash.stdout).toContain('reyna autocomplete script bash');
+    expect(bash.stdout).toContain('.bashrc');
+  });
+});
+
+describe('signals', () => {
+  const fixture = join(cli, 'test', 'fixtures', 'slow-command.mjs');
+  function slow(mode: string) {
+    const child = spawn(process.execPath, [fixture, mode], { env: environment({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const done = finish(child);
+    const ready = new Promise<void>((resolve) => {
+      let seen = '';
+      child.stderr.on('data', (d) => {
+        seen += d;
+        if (seen.includes('ready')) resolve();
+      });
+    });
+    return { child, done, ready };
+  }
+
+  it('the first Ctrl-C aborts the signal so the command can clean up, then exits 130', async () => {
+    const { child, done, ready } = slow('cooperative');
+    await ready;
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('Interrupted: cleaning up');
+    expect(r.stderr).toMatch(/Interrupted\n$/);
+  });
+
+  it('a second Ctrl-C exits 130 at once', async () => {
+    const { child, done, ready } = slow('stubborn');
+    await ready;
+    child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGINT');
+    const started = Date.now();
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

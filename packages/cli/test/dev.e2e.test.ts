@@ -1,0 +1,175 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
+import { CHROMIUM, CHROMIUM_ARGS, hasChromium, need } from './_services.js';
+
+const browserOk = need('Chromium', hasChromium(), 'apt-get install -y chromium');
+
+/** Every process below pid, found through /proc, so the test can tell that none outlives Ctrl-C. */
+function descendants(pid: number): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' });
+  const children = new Map<number, number[]>();
+  for (const line of out.trim().split('\n')) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number) as [number, number];
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const all: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      all.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return all;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+describe.runIf(browserOk)('reyna dev on the react template', () => {
+  const home = tempDir('dev-', join(repoRoot, '.tmp'));
+  const app = join(home, 'dev-app');
+  let child: ChildProcess;
+  let url = '';
+  let stderr = '';
+
+  beforeAll(async () => {
+    const init = await reyna(['init', 'dev-app', '--template', 'react', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--json'], {
+      cwd: app,
+      env: cleanEnv(home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
+    const ready = await until(
+      'the ready document',
+      async () => (stdout.includes('\n') ? JSON.parse(stdout) : undefined),
+      20_000,
+    );
+    url = ready.url;
+    expect(ready.readyMs).toBeGreaterThan(0);
+  }, 30_000);
+
+  afterAll(() => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('serves the page with APP_ID injected and the Worker on /api', async () => {
+    const page = await (await fetch(url)).text();
+    expect(page).toContain('<script>window.ENV = {"APP_ID":"dev-dev-app"}</script>');
+    const api = await (await fetch(new URL('/api/hello', url))).json();
+    expect(api).toMatchObject({ appId: 'dev-dev-app', path: '/api/hello' });
+    const deep = await fetch(new URL('/some/deep/route', url));
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toContain('<div id="root">');
+  });
+
+  it('hot-reloads a component without losing page state, swaps the Worker, and survives a syntax error', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      expect(await page.evaluate(() => (window as { ENV?: { APP_ID: string } }).ENV?.APP_ID)).toBe('dev-dev-app');
+      await page.getByRole('button', { name: 'Call /api/hello' }).click();
+      await page.getByText('"appId": "dev-dev-app"').waitFor();
+      await page.evaluate(() => {
+        (window as { marker?: number }).marker = 42;
+      });
+
+      const component = join(app, 'src/app.tsx');
+      writeFileSync(component, readFileSync(component, 'utf8').replace('Call /api/hello', 'Ask the Worker'));
+      await page.getByRole('button', { name: 'Ask the Worker' }).waitFor({ timeout: 10_000 });
+      // No reload: the window kept its marker and React kept the answer in state.
+      expect(await page.evaluate(() => (window as { marker?: number }).marker)).toBe(42);
+      expect(await page.getByText('"appId": "dev-dev-app"').count()).toBe(1);
+
+      const worker = join(app, 'worker/index.ts');
+      const source = readFileSync(worker, 'utf8');
+      // Requests keep flowing while the Worker is swapped: every one must be answered.
+      const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
+      let flowing = true;
+      const statuses: number[] = [];
+      const traffic = (async () => {
+        while (flowing) statuses.push((await fetch(new URL('/api/hello', url))).status);
+      })();
+      writeFileSync(worker, source.replace('Hello from the Worker', 'Hello again'));
+      await until('the new Worker', async () => ((await hello()).message === 'Hello again' ? true : undefined));
+      flowing = false;
+      await traffic;
+      expect(statuses.length).toBeGreaterThan(0);
+      expect(statuses.filter((status) => status !== 200)).toEqual([]);
+
+      writeFileSync(
+        worker,
+        source.replace('Hello from the Worker', 'Hello again').replace('export default {', 'export default {{'),
+      );
+      await until('the compile error', async () =>
+        /Worker: .*worker\/index\.ts:\d+:\d+/.test(stderr) ? true : undefined,
+      );
+      expect((await hello()).message).toBe('Hello again');
+      expect(child.exitCode).toBeNull();
+      await page.locator('vite-error-overlay').waitFor({ state: 'attached', timeout: 5_000 });
+
+      writeFileSync(worker, source.replace('Hello from the Worker', 'Fixed'));
+      await until('the fixed Worker', async () => ((await hello()).message === 'Fixed' ? true : undefined));
+      await until('the overlay to go', async () =>
+        (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
+      );
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('restarts itself when reyna.json changes', async () => {
+    const config = join(app, 'reyna.json');
+    writeFileSync(
+      config,
+      JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), appId: 'app_linked' }, null, 2),
+    );
+    await until('the new APP_ID', async () =>
+      (await (await fetch(url)).text()).includes('"APP_ID":"app_linked"') ? true : undefined,
+    );
+    const api = await (await fetch(new URL('/api/hello', url))).json();
+    expect(api.appId).toBe('app_linked');
+  }, 20_000);
+
+  it('leaves no process behind on Ctrl-C', async () => {
+    const pid = child.pid as number;
+    const below = descendants(pid);
+    expect(below.length).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    await until('dev to exit', async () => (child.exitCode !== null ? true : undefined));
+    await until('its children to exit', async () => (below.every((p) => !alive(p)) ? true : undefined), 5_000);
+  }, 20_000);
+});

@@ -1,0 +1,170 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { git, repoRoot, reyna, tempDir, templateRepo } from './_reyna.js';
+
+const manifest = (version: string) => JSON.stringify({ name: 'web', version, placeholders: ['name'] });
+const v1 = {
+  'template.json': manifest('1.0.0'),
+  'package.json': '{"name":"web-template","private":true}\n',
+  'README.md': '# {{name}}\n\nStart here.\nThen go on.\n',
+  'src/main.js': "const greeting = 'hello';\nconst who = 'world';\n\n// Say it.\nconsole.log(greeting, who);\n",
+};
+const v2 = {
+  'template.json': manifest('2.0.0'),
+  'src/main.js':
+    "const greeting = 'hello';\nconst who = 'world';\n\n// Say it.\nconsole.log(greeting + ', ' + who + '!');\n",
+  'src/extra.js': 'export const extra = 1;\n',
+};
+const v3 = {
+  'template.json': manifest('3.0.0'),
+  'README.md': '# {{name}}\n\nStart HERE.\nThen go on.\n',
+};
+
+const read = (dir: string, path: string) => readFileSync(join(dir, path), 'utf8');
+
+describe('reyna init and upgrade from a git template', () => {
+  const home = tempDir();
+  const repo = templateRepo([
+    { tag: 'v1', files: v1 },
+    { tag: 'v2', files: v2 },
+    { tag: 'v3', files: v3 },
+  ]);
+  const run = (args: string[], cwd = home) => reyna(args, { cwd, home });
+
+  it('inits at v1, keeps an edit through a clean upgrade to v2', async () => {
+    const init = await run(['init', 'app', '--template', `git+file://${repo}#v1`, '--no-install', '--json']);
+    expect(init.code, init.stderr).toBe(0);
+    const result = JSON.parse(init.stdout);
+    expect(result).toMatchObject({
+      name: 'app',
+      template: { ref: 'v1', version: '1.0.0', commit: git(repo, 'rev-parse', 'v1') },
+    });
+    const app = join(home, 'app');
+    writeFileSync(join(app, 'src/main.js'), read(app, 'src/main.js').replace("'world'", "'Reyna'"));
+
+    const dry = await run(['upgrade', '--to', 'v2', '--dry-run'], app);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('Would upgrade from 1.0.0');
+    expect(dry.stdout).toMatch(/merged\s+src\/main\.js/);
+    expect(existsSync(join(app, 'src/extra.js'))).toBe(false);
+
+    const up = await run(['upgrade', '--to', 'v2', '--json'], app);
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout).conflicts).toEqual([]);
+    expect(read(app, 'src/main.js')).toBe(
+      "const greeting = 'hello';\nconst who = 'Reyna';\n\n// Say it.\nconsole.log(greeting + ', ' + who + '!');\n",
+    );
+    expect(read(app, 'src/extra.js')).toBe('export const extra = 1;\n');
+    expect(JSON.parse(read(app, 'reyna.json')).template.commit).toBe(git(repo, 'rev-parse', 'v2'));
+  });
+
+  it('stops on a conflict with exit 1, and --continue records the new commit once resolved', async () => {
+    const app = join(home, 'app2');
+    expect((await run(['init', app, '--template', `${repo}#v2`, '--no-install', '--no-git'])).code).toBe(0);
+    writeFileSync(join(app, 'README.md'), '# app2\n\nStart somewhere else.\nThen go on.\n');
+
+    const up = await run(['upgrade'], app);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toMatch(/left 1 conflict/);
+    expect(up.stderr).toMatch(/README\.md/);
+    expect(up.stderr).toMatch(/--continue/);
+    expect(read(app, 'README.md')).toMatch(
+      /<<<<<<< your README.md\n[\s\S]*somewhere else[\s\S]*=======\n[\s\S]*HERE[\s\S]*>>>>>>> template 3\.0\.0/,
+    );
+    expect(JSON.parse(read(app, 'reyna.json')).template.version).toBe('2.0.0');
+
+    const early = await run(['upgrade', '--continue', '--json'], app);
+    expect(early.code).toBe(1);
+    expect(JSON.parse(early.stdout).error.code).toBe('E_UPGRADE_CONFLICTS');
+
+    writeFileSync(join(app, 'README.md'), '# app2\n\nStart somewhere HERE.\nThen go on.\n');
+    const done = await run(['upgrade', '--continue'], app);
+    expect(done.code, done.stderr).toBe(0);
+    const template = JSON.parse(read(app, 'reyna.json')).template;
+    expect(template).toMatchObject({ version: '3.0.0', ref: 'v3', commit: git(repo, 'rev-parse', 'v3') });
+  });
+
+  it('answers bad input with a code, a hint and the right exit status, also as JSON', async () => {
+    const cases: [string[], string, number, string?][] = [
+      [['init', 'a', '--template', 'reakt', '--no-install'], 'E_TEMPLATE_NOT_FOUND', 1],
+      [['init', 'a', '--template', `${repo}#v9`, '--no-install'], 'E_TEMPLATE_REF_NOT_FOUND', 1],
+      [['init', 'a', '--template', `git+file://${home}/missing.git#v1`, '--no-install'], 'E_TEMPLATE_UNREACHABLE', 1],
+      [['init', 'app', '--template', 'react', '--no-install'], 'E_TARGET_NOT_EMPTY', 1],
+      [['init', 'Bad_Name', '--template', 'react', '--no-install'], 'E_INVALID_NAME', 2],
+      [['init', 'a', '--no-install'], 'E_MISSING_INPUT', 2],
+      [['init', 'a', '--template', 'react', '--var', 'oops'], 'E_INVALID_INPUT', 2],
+      [['init', 'a', '--bogus'], 'E_USAGE', 2],
+      [['upgrade'], 'E_NOT_AN_APP', 1],
+      [['upgrade', '--continue'], 'E_NOT_AN_APP', 1],
+      [['upgrade', '--abort'], 'E_NOT_AN_APP', 1],
+      [['upgrade', '--continue'], 'E_NO_UPGRADE_IN_PROGRESS', 1, 'app'],
+    ];
+    for (const [args, code, status, dir] of cases) {
+      const cwd = dir ? join(home, dir) : home;
+      const plain = await run(args, cwd);
+      expect(plain.code, `${args.join(' ')}: ${plain.stderr}`).toBe(status);
+      expect(plain.stderr).toMatch(/Hint: /);
+      const json = await run([...args, '--json'], cwd);
+      expect(json.code).toBe(status);
+      const body = JSON.parse(json.stdout);
+      expect(body.error.code, args.join(' ')).toBe(code);
+      expect(body.error.hint).toBeTruthy();
+    }
+    expect(existsSync(join(home, 'a'))).toBe(false);
+  });
+
+  it('leaves no half-written directory when interrupted', async () => {
+    // A template whose install never ends: init is interrupted mid-install.
+    const slow = templateRepo([
+      {
+        tag: 'v1',
+        files: {
+          'package.json':
+            '{"name":"slow","private":true,"scripts":{"preinstall":"node -e \\"setTimeout(()=>{},60000)\\""}}\n',
+        },
+      },
+    ]);
+    const { spawn } = await import('node:child_process');
+    const { cleanEnv, bin } = await import('./_reyna.js');
+    const child = spawn(process.execPath, [bin, 'init', 'slow-app', '--template', `${slow}#v1`, '--no-git'], {
+      cwd: home,
+      env: cleanEnv(home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Wait until the app is being assembled, then interrupt as Ctrl-C would.
+    const deadline = Date.now() + 20_000;
+    while (!readdirSync(home).some((name) => name.startsWith('.reyna-init-slow-app')) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    child.kill('SIGINT');
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toMatch(/interrupted/i);
+    expect(readdirSync(home).filter((name) => name.includes('slow-app'))).toEqual([]);
+  }, 30_000);
+});
+
+describe('reyna init from each built-in template', () => {
+  // Inside the repository, so the new apps resolve the workspace's installed dependencies (one shared install).
+  const home = tempDir('builtin-', join(repoRoot, '.tmp'));
+  for (const template of ['react', 'vanilla']) {
+    it(`${template}: init, then npm run build in the new app`, async () => {
+      const init = await reyna(['init', `${template}-app`, '--template', template, '--no-install', '--no-git'], {
+        cwd: home,
+        home,
+      });
+      expect(init.code, init.stderr).toBe(0);
+      const app = join(home, `${template}-app`);
+      expect(read(app, 'index.html')).toContain(`${template}-app`);
+      expect(read(app, 'index.html')).not.toContain('{{name}}');
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('npm', ['run', 'build'], { cwd: app, stdio: 'pipe' });
+      expect(existsSync(join(app, 'dist/index.html'))).toBe(true);
+      expect(read(app, 'dist/index.html')).toContain(`${template}-app`);
+    }, 120_000);
+  }
+});

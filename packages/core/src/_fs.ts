@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** One file of a tree held in memory: templates are small, and a whole tree in hand makes merging simple. */
+export interface FileEntry {
+  data: Buffer;
+  /** 0o644 or 0o755: only the executable bit matters. */
+  mode: number;
+}
+
+export type FileTree = Map<string, FileEntry>;
+
+const SKIP_DIRS = new Set(['node_modules', '.git', 'dist', '.turbo', '.reyna']);
+
+/** Reads a directory into a FileTree with POSIX paths, skipping build output and VCS folders. */
+export async function readTree(root: string, skip: ReadonlySet<string> = SKIP_DIRS): Promise<FileTree> {
+  const tree: FileTree = new Map();
+  async function walk(rel: string): Promise<void> {
+    const entries = await readdir(join(root, rel), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const entry of entries) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (!skip.has(entry.name)) await walk(path);
+      } else if (entry.isFile()) {
+        const full = join(root, path);
+        const [data, info] = await Promise.all([readFile(full), lstat(full)]);
+        tree.set(path, { data, mode: info.mode & 0o111 ? 0o755 : 0o644 });
+      }
+    }
+  }
+  await walk('');
+  return tree;
+}
+
+/** Writes a file whole or not at all: temp file, fsync, rename. */
+export async function writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.reyna-${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'w', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** Writes every file of a tree under root (plain writes: root is a private staging dir). */
+export async function writeTree(root: string, tree: FileTree): Promise<void> {
+  const { writeFile, chmod } = await import('node:fs/promises');
+  for (const [path, entry] of tree) {
+    const full = join(root, path);
+    await mkdir(dirname(full), { recursive: true });
+    await writeFile(full, entry.data, { mode: entry.mode });
+    await chmod(full, entry.mode);
+  }
+}
+
+/** True for files that hold no NUL byte in their first 8 KiB, the rule git uses. */
+export function isText(data: Buffer): boolean {
+  return !data.subarray(0, 8000).includes(0);
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isEmptyDir(path: string): Promise<boolean> {
+  try {
+    return (await readdir(path)).length === 0;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw error;
+  }
+}

@@ -1,0 +1,279 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { BuildContext, Message } from 'esbuild';
+import type { Miniflare } from 'miniflare';
+import type { Plugin, ViteDevServer } from 'vite';
+import { readConfig } from '../config.js';
+import type { Context } from '../context.js';
+import { ReynaError } from '../errors.js';
+import { injectHtml } from '../inject/index.js';
+import { forward } from './_bridge.js';
+import { workerBuildOptions } from './_worker.js';
+
+export interface DevOptions {
+  /** App directory, relative to ctx.cwd. */
+  dir?: string;
+  port?: number;
+  /** Try the next ports when `port` is taken (when the user did not ask for one). */
+  fallbackPort?: boolean;
+  host?: string;
+  /** APP_ID to inject: default the linked app's, else `dev-<name>`. */
+  appId?: string;
+  /** Milliseconds to wait for more Worker edits before rebuilding. */
+  debounceMs?: number;
+}
+
+export type DevEvent =
+  | { type: 'worker-reloaded'; ms: number }
+  | { type: 'worker-error'; message: string }
+  | { type: 'restarted'; ms: number };
+
+export interface DevServer {
+  url: string;
+  appId: string;
+  /** Milliseconds from the call to the first request it could answer. */
+  readyMs: number;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+  on(listener: (event: DevEvent) => void): void;
+}
+
+const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
+
+/** Paths the Worker answers in dev; the rest is Vite. Mirrors `run_worker_first: ["/api/*"]` in production. */
+export function isWorkerPath(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return path === '/api' || path.startsWith('/api/');
+}
+
+function formatMessage(message: Message, dir: string): string {
+  const where = message.location
+    ? `${relative(dir, resolve(dir, message.location.file))}:${message.location.line}:${message.location.column + 1}: `
+    : '';
+  return `${where}${message.text}`;
+}
+
+interface Session {
+  vite: ViteDevServer;
+  mf: Miniflare;
+  worker: BuildContext;
+  appId: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts `reyna dev`: one URL where `/api/*` goes to the app's Worker in workerd (Miniflare) with the same
+ * bindings as production (APP_ID, ASSETS) and everything else to Vite with HMR. Worker edits are rebuilt and
+ * swapped in without dropping a request; a compile error is reported and the last good Worker keeps serving.
+ */
+export async function startDev(ctx: Context, options: DevOptions = {}): Promise<DevServer> {
+  const started = performance.now();
+  const dir = resolve(ctx.cwd, options.dir ?? '.');
+  const listeners: ((event: DevEvent) => void)[] = [];
+  const emit = (event: DevEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  const http: Server = createHttpServer();
+  let session: Session | undefined;
+  let origin = '';
+  // Requests wait while a new Worker is being swapped in, so none is dropped.
+  let swapping: Promise<void> = Promise.resolve();
+
+  async function open(): Promise<Session> {
+    const config = await readConfig(dir);
+    const appId = options.appId ?? config.appId ?? `dev-${config.name}`;
+    const entry = join(dir, config.build?.worker ?? 'worker/index.ts');
+    // Miniflare alone takes ~0.5 s to import: start it, Vite and the Worker's first compile side by side.
+    const miniflareModule = import('miniflare');
+    const envPlugin: Plugin = {
+      name: 'reyna:env',
+      transformIndexHtml: { order: 'post', handler: (html) => injectHtml(html, appId) },
+    };
+    const viteStarting = import('vite').then(({ createServer: createVite }) =>
+      createVite({
+        root: dir,
+        appType: 'spa',
+        clearScreen: false,
+        logLevel: 'warn',
+        server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
+        plugins: [envPlugin],
+      }),
+    );
+    const esbuild = await import('esbuild');
+    const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
+    let inputs = new Set<string>();
+    let failed = false;
+
+    async function compile(): Promise<string | { error: string }> {
+      try {
+        const result = await worker.rebuild();
+        inputs = new Set(Object.keys(result.metafile?.inputs ?? {}).map((file) => resolve(dir, file)));
+        return result.outputFiles?.[0]?.text ?? '';
+      } catch (error) {
+        const errors = (error as { errors?: Message[] }).errors;
+        const message = errors?.length ? errors.map((m) => formatMessage(m, dir)).join('\n') : String(error);
+        return { error: message };
+      }
+    }
+
+    const first = await compile();
+    const brokenWorker = (message: string) =>
+      `export default { fetch() { return new Response(${JSON.stringify(`The Worker does not compile:\n${message}\n`)}, { status: 500 }); } };`;
+    const miniflareOptions = (code: string) => ({
+      modules: [{ type: 'ESModule' as const, path: join(dirname(entry), 'index.js'), contents: code }],
+      compatibilityDate: config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
+      bindings: { APP_ID: appId },
+      serviceBindings: {
+        // In dev the static files are Vite's: the Worker's ASSETS binding asks Vite, as production asks the CDN.
+        ASSETS: async (request: { url: string; method: string; headers: Headers }) => {
+          const url = new URL(request.url);
+          return fetch(new URL(url.pathname + url.search, origin), {
+            method: request.method,
+            headers: { ...Object.fromEntries(request.headers), 'x-reyna-assets': '1' },
+          }) as never;
+        },
+      },
+    });
+    const { Miniflare } = await miniflareModule;
+    const mf = new Miniflare(miniflareOptions(typeof first === 'string' ? first : brokenWorker(first.error)));
+    const vite = await viteStarting.catch(async (error) => {
+      await Promise.allSettled([mf.dispose(), worker.dispose()]);
+      throw error;
+    });
+
+    const reportError = (message: string) => {
+      failed = true;
+      ctx.logger.warn(`Worker: ${message}`);
+      emit({ type: 'worker-error', message });
+      vite.ws.send({ type: 'error', err: { message: `Worker: ${message}`, stack: '', plugin: 'reyna:worker' } });
+    };
+    if (typeof first !== 'string') reportError(first.error);
+
+    let timer: NodeJS.Timeout | undefined;
+    const rebuild = () => {
+      swapping = swapping.then(async () => {
+        const t = performance.now();
+        const code = await compile();
+        if (typeof code !== 'string') return reportError(code.error);
+        await mf.setOptions(miniflareOptions(code));
+        const ms = Math.round(performance.now() - t);
+        if (failed) {
+          failed = false;
+          // The overlay belongs to the failed build: a reload clears it.
+          vite.ws.send({ type: 'full-reload' });
+        }
+        emit({ type: 'worker-reloaded', ms });
+      });
+    };
+    vite.watcher.on('all', (_event, file) => {
+      const full = resolve(file);
+      if (full === join(dir, 'reyna.json')) {
+        void restart().catch((error) => ctx.logger.warn(`Restart failed: ${(error as Error).message}`));
+        return;
+      }
+      const inWorkerDir = full.startsWith(dirname(entry) + sep);
+      if (!inputs.has(full) && !inWorkerDir) return;
+      clearTimeout(timer);
+      timer = setTimeout(rebuild, options.debounceMs ?? 20);
+    });
+    await mf.ready;
+    return {
+      vite,
+      mf,
+      worker,
+      appId,
+      async dispose() {
+        clearTimeout(timer);
+        await swapping.catch(() => {});
+        await Promise.allSettled([vite.close(), mf.dispose(), worker.dispose()]);
+      },
+    };
+  }
+
+  http.on('request', (req, res) => {
+    const current = session;
+    if (!current) {
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('reyna dev is restarting\n');
+      return;
+    }
+    const toVite = req.headers['x-reyna-assets'] === '1' || !isWorkerPath(req.url ?? '/');
+    if (toVite) {
+      current.vite.middlewares(req, res);
+      return;
+    }
+    swapping
+      .then(() => forward(req, res, origin, (url, init) => current.mf.dispatchFetch(url, init as never) as never))
+      .catch((error: Error) => {
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(`reyna dev: the Worker did not answer: ${error.message}\n`);
+      });
+  });
+
+  async function listen(): Promise<void> {
+    const host = options.host ?? '127.0.0.1';
+    let port = options.port ?? 5173;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await new Promise<void>((ok, fail) => {
+          http.once('error', fail);
+          http.listen(port, host, () => {
+            http.off('error', fail);
+            ok();
+          });
+        });
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' && options.fallbackPort && attempt < 20) {
+          port++;
+          continue;
+        }
+        if (code === 'EADDRINUSE') {
+          throw new ReynaError('E_PORT_IN_USE', `Port ${port} on ${host} is in use`, {
+            hint: 'Stop what uses it, or pass --port with another port.',
+          });
+        }
+        throw error;
+      }
+    }
+    const address = http.address() as AddressInfo;
+    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+    origin = `http://${shownHost}:${address.port}`;
+  }
+
+  async function restart(): Promise<void> {
+    const t = performance.now();
+    const old = session;
+    session = undefined;
+    await old?.dispose();
+    session = await open();
+    emit({ type: 'restarted', ms: Math.round(performance.now() - t) });
+  }
+
+  try {
+    await listen();
+    session = await open();
+  } catch (error) {
+    await session?.dispose();
+    await new Promise((done) => http.close(done));
+    throw error;
+  }
+  return {
+    url: `${origin}/`,
+    appId: session.appId,
+    readyMs: Math.round(performance.now() - started),
+    restart,
+    async close() {
+      const current = session;
+      session = undefined;
+      await current?.dispose();
+      http.closeAllConnections();
+      await new Promise((done) => http.close(done));
+    },
+    on(listener) {
+      listeners.push(listener);
+    },
+  };
+}

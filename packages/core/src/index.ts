@@ -1,0 +1,31 @@
+export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
+export { type Context, type Logger, makeContext, silentLogger } from './context.js';
+export { type DevEvent, type DevOptions, type DevServer, isWorkerPath, startDev } from './dev/index.js';
+export {
+  type CheckStatus,
+  type Credentials,
+  credentialsPath,
+  type DoctorCheck,
+  type DoctorOptions,
+  type DoctorReport,
+  MIN_NODE_VERSION,
+  runDoctor,
+} from './doctor.js';
+export { ExitCode, isReynaError, ReynaError, type ReynaErrorOptions } from './errors.js';
+export { checkAppName, type InitOptions, type InitResult, type InitStep, initApp } from './init/index.js';
+export { appIdBinding, injectHtml, isHtmlPath, scriptJson } from './inject/index.js';
+export type { ReynaConfig, TemplateManifest, TemplateRecord } from './protocol/config.js';
+export { reynaJsonSchema, SCHEMA_URL } from './protocol/config.js';
+export { type BuiltinIndex, type BuiltinVersion, readBuiltinIndex } from './templates/adapters/builtin.js';
+export { instantiate } from './templates/instantiate.js';
+export { listBuiltinTemplates, templateCacheDir } from './templates/registry.js';
+export { compareVersions, newestTag } from './templates/semver.js';
+export { parseTemplateSpec, type TemplateSpec } from './templates/spec.js';
+export {
+  abortUpgrade,
+  continueUpgrade,
+  type UpgradeAction,
+  type UpgradeOptions,
+  type UpgradePlan,
+  upgradeApp,
+} from './upgrade/index.js';
