@@ -1,3 +1,25 @@
+export {
+  BUILD_REPORT,
+  type BuildAllEntry,
+  type BuildAllOptions,
+  type BuildFile,
+  type BuildLimits,
+  type BuildOptions,
+  type BuildReport,
+  type BuildResult,
+  type BuildStep,
+  buildAll,
+  buildApp,
+  checkLimits,
+  contentTypeOf,
+  describeFiles,
+  findApps,
+  formatBytes,
+  PLAN_LIMITS,
+  type Plan,
+  readBuildReport,
+  resolveLimits,
+} from './build/index.js';
 export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
 export { type Context, type Logger, makeContext, silentLogger } from './context.js';
 export { type DevEvent, type DevOptions, type DevServer, isWorkerPath, startDev } from './dev/index.js';

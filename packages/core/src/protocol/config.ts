@@ -18,6 +18,16 @@ export const BuildConfig = z
     outDir: z.string().default('dist').describe('Build output directory'),
     worker: z.string().default('worker/index.ts').describe('Worker entry module'),
     command: z.string().optional().describe('Replaces the built-in build with this shell command'),
+    plan: z.enum(['free', 'paid']).optional().describe('Cloudflare plan whose limits the build is checked against (default free)'),
+    limits: z
+      .object({
+        workerGzipBytes: z.number().int().positive().optional(),
+        assetBytes: z.number().int().positive().optional(),
+        files: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional()
+      .describe("Overrides of the plan's limits, as the platform raises them"),
   })
   .strict();
 

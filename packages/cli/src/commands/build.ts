@@ -1,0 +1,150 @@
+import { relative } from 'node:path';
+import { Flags } from '@oclif/core';
+import { type BuildAllEntry, type BuildStep, buildAll, buildApp, findApps, formatBytes, ReynaError } from '@reyna/core';
+import type { ListrTask } from 'listr2';
+import { BaseCommand } from '../base-command.js';
+import { flag } from '../flags.js';
+import { stepTasks } from '../progress.js';
+
+export default class Build extends BaseCommand<typeof Build> {
+  static override summary = 'Build the app: the client with Vite, the Worker with esbuild, checked against the limits.';
+  static override description = `Writes <outDir>/client, <outDir>/worker and <outDir>/reyna-build.json (every file \
+with its SHA-256, size and type; the Worker's raw and gzip size and largest modules). The build holds no APP_ID: \
+deploy injects it, so one build deploys to any app. Type checking runs beside the bundling. A build over the \
+plan's limits is refused before anything is uploaded. The log is kept in .reyna/builds/<id>.log.`;
+
+  static override examples = [
+    '<%= config.bin %> build',
+    '<%= config.bin %> build --no-typecheck',
+    '<%= config.bin %> build --all --concurrency 2',
+  ];
+
+  static override flags = {
+    all: flag('all', Flags.boolean({ description: 'Build every app under the current directory.' })),
+    concurrency: flag(
+      'concurrency',
+      Flags.integer({ description: 'Apps built at once with --all (default: the number of cores).', min: 1 }),
+    ),
+    typecheck: flag(
+      'typecheck',
+      Flags.boolean({ description: 'Type-check with the app\'s tsc beside the bundling.', default: true, allowNo: true }),
+    ),
+    install: flag(
+      'install',
+      Flags.boolean({ description: 'Install missing dependencies first.', default: true, allowNo: true }),
+    ),
+    plan: flag('plan', Flags.option({ options: ['free', 'paid'] as const, description: 'Check against this plan\'s limits (default: reyna.json, else free).' })()),
+  };
+
+  async run() {
+    return this.flags.all ? this.buildAll() : this.buildOne();
+  }
+
+  private async buildOne() {
+    const ctx = this.context();
+    const steps = stepTasks<BuildStep>([
+      { id: 'install', title: 'Dependencies' },
+      { id: 'typecheck', title: 'Type check' },
+      { id: 'client', title: 'Client (Vite)' },
+      { id: 'worker', title: 'Worker (esbuild)' },
+      { id: 'check', title: 'Limits' },
+    ]);
+    const live = process.stdout.isTTY === true && !this.json;
+    const running = buildApp(ctx, {
+      typecheck: this.flags.typecheck,
+      install: this.flags.install,
+      plan: this.flags.plan,
+      onStep: steps.onStep,
+      // Off a terminal the log streams as it comes; on one the progress display owns the screen.
+      onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
+    });
+    running.catch(steps.fail);
+    await Promise.allSettled([this.tasks(steps.tasks)]);
+    const result = await running;
+    const { report } = result;
+    return this.render(
+      { id: result.id, app: result.name, outDir: result.outDir, logFile: result.logFile, report },
+      () => {
+        const c = this.colors;
+        const out = relative(process.cwd(), result.outDir) || '.';
+        const assets = report.files.filter((f) => f.path.startsWith('client/'));
+        const assetBytes = assets.reduce((sum, f) => sum + f.size, 0);
+        this.log(`${c.green('✔')} Built ${c.bold(result.name)} into ${out}/ in ${report.durationMs} ms`);
+        this.log(`  client  ${assets.length} files, ${formatBytes(assetBytes)}`);
+        this.log(
+          `  worker  ${formatBytes(report.worker.rawBytes)} (${formatBytes(report.worker.gzipBytes)} gzip, limit ${formatBytes(report.limits.workerGzipBytes)} on ${report.plan})`,
+        );
+        this.log(c.dim(`  log     ${relative(process.cwd(), result.logFile)}`));
+      },
+    );
+  }
+
+  private async buildAll() {
+    const ctx = this.context();
+    const apps = await findApps(ctx.cwd);
+    const name = (dir: string) => relative(ctx.cwd, dir) || '.';
+    const waiting = new Map<string, { resolve: (detail?: string) => void; reject: (error: Error) => void }>();
+    const tasks: ListrTask[] = apps.map((dir) => ({
+      title: name(dir),
+      task: async (_ctx, task) => {
+        const detail = await new Promise<string | undefined>((resolve, reject) => waiting.set(dir, { resolve, reject }));
+        if (detail) task.title = `${name(dir)}: ${detail}`;
+      },
+    }));
+    const running = buildAll(ctx, {
+      apps,
+      concurrency: this.flags.concurrency,
+      typecheck: this.flags.typecheck,
+      install: this.flags.install,
+      plan: this.flags.plan,
+      onApp: ({ dir, state, detail }) => {
+        const wait = waiting.get(dir);
+        if (state === 'done') wait?.resolve(detail);
+        if (state === 'failed') wait?.reject(new Error(detail));
+      },
+    });
+    if (apps.length > 0) {
+      const { Listr } = await import('listr2');
+      const live = process.stdout.isTTY === true && !this.json;
+      // One line per app; a failed app does not stop the others.
+      await new Listr(tasks, {
+        concurrent: true,
+        exitOnError: false,
+        renderer: this.json ? 'silent' : live ? 'default' : 'simple',
+        registerSignalListeners: false,
+      })
+        .run()
+        .catch(() => {});
+    }
+    const results = await running;
+    const failed = results.filter((r) => !r.ok);
+    const summary = results.map((r: BuildAllEntry) => ({
+      app: name(r.dir),
+      ok: r.ok,
+      durationMs: r.durationMs,
+      workerGzipBytes: r.result?.report.worker.gzipBytes,
+      files: r.result?.report.files.length,
+      error: r.error,
+    }));
+    if (failed.length > 0) {
+      if (!this.json) this.printTable(summary);
+      throw new ReynaError('E_BUILD_FAILED', `${failed.length} of ${results.length} apps failed to build`, {
+        hint: `Fix them one at a time: cd ${name(failed[0]?.dir as string)} && reyna build`,
+        details: { results: summary },
+      });
+    }
+    return this.render({ results: summary }, () => this.printTable(summary));
+  }
+
+  private printTable(rows: { app: string; ok: boolean; durationMs: number; workerGzipBytes?: number; error?: { message: string } }[]) {
+    const c = this.colors;
+    const width = Math.max(3, ...rows.map((r) => r.app.length));
+    this.log(`\n${'app'.padEnd(width)}  result  time      worker (gzip)`);
+    for (const r of rows) {
+      const outcome = r.ok ? c.green('ok    ') : c.red('failed');
+      const size = r.workerGzipBytes === undefined ? '' : formatBytes(r.workerGzipBytes);
+      const time = `${(r.durationMs / 1000).toFixed(1)} s`.padEnd(8);
+      this.log(`${r.app.padEnd(width)}  ${outcome}  ${time}  ${r.ok ? size : c.dim(r.error?.message.split('\n')[0] ?? '')}`);
+    }
+  }
+}
