@@ -22,6 +22,28 @@ export {
 } from './build/index.js';
 export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
 export { type Context, type Logger, makeContext, silentLogger } from './context.js';
+export {
+  type AssetsConfig,
+  applyCloudflareDeploy,
+  CLOUDFLARE_LIMITS,
+  type CloudflareApplyOptions,
+  type CloudflareConnection,
+  type CloudflareDeployEvent,
+  type CloudflareDeployInput,
+  type CloudflareDeploymentRecord,
+  type CloudflareDeployResult,
+  type CloudflarePlan,
+  type CloudflarePlannedFile,
+  type CloudflarePlannedModule,
+  type CloudflareWorkerOptions,
+  cloudflareTarget,
+  listCloudflareDeployments,
+  planCloudflareDeploy,
+  rollbackCloudflare,
+  type WorkerBinding,
+  type WorkerMetadata,
+} from './deploy/adapters/cloudflare.js';
+export type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from './deploy/target.js';
 export { type DevEvent, type DevOptions, type DevServer, isWorkerPath, startDev } from './dev/index.js';
 export {
   type CheckStatus,
