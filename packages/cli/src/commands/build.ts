@@ -27,13 +27,23 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
     ),
     typecheck: flag(
       'typecheck',
-      Flags.boolean({ description: 'Type-check with the app\'s tsc beside the bundling.', default: true, allowNo: true }),
+      Flags.boolean({
+        description: "Type-check with the app's tsc beside the bundling.",
+        default: true,
+        allowNo: true,
+      }),
     ),
     install: flag(
       'install',
       Flags.boolean({ description: 'Install missing dependencies first.', default: true, allowNo: true }),
     ),
-    plan: flag('plan', Flags.option({ options: ['free', 'paid'] as const, description: 'Check against this plan\'s limits (default: reyna.json, else free).' })()),
+    plan: flag(
+      'plan',
+      Flags.option({
+        options: ['free', 'paid'] as const,
+        description: "Check against this plan's limits (default: reyna.json, else free).",
+      })(),
+    ),
   };
 
   async run() {
@@ -87,7 +97,9 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
     const tasks: ListrTask[] = apps.map((dir) => ({
       title: name(dir),
       task: async (_ctx, task) => {
-        const detail = await new Promise<string | undefined>((resolve, reject) => waiting.set(dir, { resolve, reject }));
+        const detail = await new Promise<string | undefined>((resolve, reject) =>
+          waiting.set(dir, { resolve, reject }),
+        );
         if (detail) task.title = `${name(dir)}: ${detail}`;
       },
     }));
@@ -136,7 +148,9 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
     return this.render({ results: summary }, () => this.printTable(summary));
   }
 
-  private printTable(rows: { app: string; ok: boolean; durationMs: number; workerGzipBytes?: number; error?: { message: string } }[]) {
+  private printTable(
+    rows: { app: string; ok: boolean; durationMs: number; workerGzipBytes?: number; error?: { message: string } }[],
+  ) {
     const c = this.colors;
     const width = Math.max(3, ...rows.map((r) => r.app.length));
     this.log(`\n${'app'.padEnd(width)}  result  time      worker (gzip)`);
@@ -144,7 +158,9 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
       const outcome = r.ok ? c.green('ok    ') : c.red('failed');
       const size = r.workerGzipBytes === undefined ? '' : formatBytes(r.workerGzipBytes);
       const time = `${(r.durationMs / 1000).toFixed(1)} s`.padEnd(8);
-      this.log(`${r.app.padEnd(width)}  ${outcome}  ${time}  ${r.ok ? size : c.dim(r.error?.message.split('\n')[0] ?? '')}`);
+      this.log(
+        `${r.app.padEnd(width)}  ${outcome}  ${time}  ${r.ok ? size : c.dim(r.error?.message.split('\n')[0] ?? '')}`,
+      );
     }
   }
 }

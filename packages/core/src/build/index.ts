@@ -9,8 +9,8 @@ import type { Message, Metafile } from 'esbuild';
 import { run } from '../_exec.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
-import { ReynaError } from '../errors.js';
 import { workerBuildOptions } from '../dev/_worker.js';
+import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
 import { contentTypeOf } from './_mime.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
@@ -168,15 +168,23 @@ function placeOf(file: string | undefined, line: number | undefined, column: num
   return `${file}${line === undefined ? '' : `:${line}${column === undefined ? '' : `:${column}`}`}: `;
 }
 
-function compileError(step: 'client' | 'worker', where: string, text: string, details: Record<string, unknown>): ReynaError {
+function compileError(
+  step: 'client' | 'worker',
+  where: string,
+  text: string,
+  details: Record<string, unknown>,
+): ReynaError {
   return new ReynaError(
     'E_COMPILE',
     `The ${step === 'client' ? 'client' : 'Worker'} does not compile: ${where}${text}`,
-    { hint: `Fix the code at ${where.replace(/: $/, '') || 'the place shown above'} and run \`reyna build\` again.`, details },
+    {
+      hint: `Fix the code at ${where.replace(/: $/, '') || 'the place shown above'} and run \`reyna build\` again.`,
+      details,
+    },
   );
 }
 
-/** Vite (Rolldown) errors carry their place as `loc`/`id`, or several of them as `errors`. */
+/** Vite (Rolldown) errors carry their place as `loc`/`id`, or only in their text: "╭─[ src/main.ts:1:11 ]". */
 function viteError(error: unknown, dir: string): ReynaError {
   const e = error as {
     message?: string;
@@ -185,21 +193,16 @@ function viteError(error: unknown, dir: string): ReynaError {
     errors?: { message?: string; id?: string; loc?: { file?: string; line?: number; column?: number } }[];
   };
   const first = e.errors?.[0] ?? e;
-  const file = first.loc?.file ?? first.id;
-  const rel = file ? relative(dir, resolve(dir, file.split('?')[0] as string)) : undefined;
-  let line = first.loc?.line;
-  let column = first.loc?.column === undefined ? undefined : first.loc.column + 1;
-  let message = (first.message ?? String(error)).split('\n')[0] as string;
-  // Rolldown puts the place only in the text: "[PARSE_ERROR] … ╭─[ src/App.tsx:3:7 ]"
-  const inText = /[[\s(]([^\s[\]()]+\.[cm]?[jt]sx?):(\d+):(\d+)/.exec(first.message ?? '');
-  if (line === undefined && inText) {
-    line = Number(inText[2]);
-    column = Number(inText[3]);
-    message = message.replace(/^\[\w+\]\s*/, '');
-    const where = relative(dir, resolve(dir, inText[1] as string));
-    return compileError('client', placeOf(where, line, column), message, { file: where, line, column });
-  }
-  return compileError('client', placeOf(rel, line, column), message, { file: rel, line, column });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is being removed
+  const text = (first.message ?? String(error)).replace(/\u001b\[[0-9;]*m/g, '');
+  const message = (text.split('\n')[0] as string).replace(/^\[[\w:-]+\]\s*/, '').trim();
+  const inText = /[[(]\s*([^\s[\]()]+):(\d+):(\d+)\s*[\])]/.exec(text);
+  const file = first.loc?.file ?? first.id ?? inText?.[1];
+  if (!file) return compileError('client', '', message, {});
+  const where = relative(dir, resolve(dir, file.split('?')[0] as string));
+  const line = inText ? Number(inText[2]) : first.loc?.line;
+  const column = inText ? Number(inText[3]) : first.loc?.column === undefined ? undefined : first.loc.column + 1;
+  return compileError('client', placeOf(where, line, column), message, { file: where, line, column });
 }
 
 async function buildClient(dir: string, outDir: string, finalOutDir: string, log: BuildLog): Promise<string> {
@@ -268,7 +271,12 @@ async function buildWorker(dir: string, entry: string, finalOutDir: string, stag
     const loc = first.location;
     const where = loc ? placeOf(relative(dir, resolve(dir, loc.file)), loc.line, loc.column + 1) : '';
     throw compileError('worker', where, first.text, {
-      errors: errors.map((m) => ({ text: m.text, file: m.location?.file, line: m.location?.line, column: m.location?.column })),
+      errors: errors.map((m) => ({
+        text: m.text,
+        file: m.location?.file,
+        line: m.location?.line,
+        column: m.location?.column,
+      })),
     });
   }
   let code: Uint8Array | undefined;
@@ -355,7 +363,9 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
           throw new ReynaError(
             'E_INSTALL_FAILED',
             result.timedOut ? 'npm install timed out after 10 minutes' : `npm install failed:\n${tail}`,
-            { hint: `Fix the dependency problem above (see ${relative(ctx.cwd, log.file)}), then run \`reyna build\` again.` },
+            {
+              hint: `Fix the dependency problem above (see ${relative(ctx.cwd, log.file)}), then run \`reyna build\` again.`,
+            },
           );
         }
       });
@@ -369,16 +379,24 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
         const result = await run('sh', ['-c', command], { cwd: dir, signal: ctx.signal, env: ctx.env });
         log.write(result.stdout + result.stderr);
         if (result.exitCode !== 0) {
-          throw new ReynaError('E_BUILD_COMMAND_FAILED', `The build command \`${command}\` exited with ${result.exitCode}`, {
-            hint: `See its output in ${relative(ctx.cwd, log.file)}.`,
-          });
+          throw new ReynaError(
+            'E_BUILD_COMMAND_FAILED',
+            `The build command \`${command}\` exited with ${result.exitCode}`,
+            {
+              hint: `See its output in ${relative(ctx.cwd, log.file)}.`,
+            },
+          );
         }
       });
       skip('typecheck', 'custom build command');
       const code = await readFile(join(outDir, 'worker', 'index.js')).catch(() => {
-        throw new ReynaError('E_BUILD_OUTPUT_MISSING', `The build command made no ${relative(dir, outDir)}/worker/index.js`, {
-          hint: `A custom "build.command" must write the client to ${relative(dir, outDir)}/client and the Worker to ${relative(dir, outDir)}/worker/index.js.`,
-        });
+        throw new ReynaError(
+          'E_BUILD_OUTPUT_MISSING',
+          `The build command made no ${relative(dir, outDir)}/worker/index.js`,
+          {
+            hint: `A custom "build.command" must write the client to ${relative(dir, outDir)}/client and the Worker to ${relative(dir, outDir)}/worker/index.js.`,
+          },
+        );
       });
       worker = { rawBytes: code.length, gzipBytes: gzipSync(code).length, largestModules: [], esbuild: '' };
       steps.worker = 0;
@@ -386,18 +404,24 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     } else {
       await mkdir(stage, { recursive: true });
       // Type checking runs beside the bundling: on two cores it costs little wall time.
+      if (options.typecheck === false) skip('typecheck', 'skipped');
       const checking =
         options.typecheck === false
-          ? (skip('typecheck', 'skipped'), Promise.resolve({ ran: false, diagnostics: [] as Diagnostic[] }))
+          ? Promise.resolve({ ran: false, diagnostics: [] as Diagnostic[] })
           : step('typecheck', () => typecheck(dir, entry, { signal: ctx.signal, log: (text) => log.write(text) }));
       checking.catch(() => {});
       const bundling = Promise.all([
         step('client', () => buildClient(dir, join(stage, 'client'), outDir, log)),
-        step('worker', () => buildWorker(dir, entry, outDir, stage), (w) => `${formatBytes(w.gzipBytes)} gzip`),
+        step(
+          'worker',
+          () => buildWorker(dir, entry, outDir, stage),
+          (w) => `${formatBytes(w.gzipBytes)} gzip`,
+        ),
       ]);
       bundling.catch(() => {});
       const [checked, bundled] = await Promise.allSettled([checking, bundling]);
-      if (checked.status === 'fulfilled' && checked.value.diagnostics.length > 0) throw typeError(checked.value.diagnostics);
+      if (checked.status === 'fulfilled' && checked.value.diagnostics.length > 0)
+        throw typeError(checked.value.diagnostics);
       if (bundled.status === 'rejected') throw bundled.reason;
       if (checked.status === 'rejected') throw checked.reason;
       const [viteVersion, w] = bundled.value;
@@ -408,7 +432,9 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     const root = config.build?.command ? outDir : stage;
     const report = await step('check', async () => {
       const files = await describeFiles(root);
-      const assets = files.filter((f) => f.path.startsWith('client/')).map((f) => ({ path: f.path.slice(7), size: f.size }));
+      const assets = files
+        .filter((f) => f.path.startsWith('client/'))
+        .map((f) => ({ path: f.path.slice(7), size: f.size }));
       checkLimits({ workerGzipBytes: worker.gzipBytes, largestModules: worker.largestModules, assets }, limits, plan);
       const built: BuildReport = {
         version: 1,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReynaError } from '../errors.js';
+import type { ReynaError } from '../errors.js';
 import { checkLimits, resolveLimits } from './limits.js';
 
 const MiB = 1024 * 1024;

@@ -76,7 +76,10 @@ export function checkLimits(input: LimitInput, limits: BuildLimits, plan: Plan =
     throw new ReynaError(
       'E_TOO_MANY_FILES',
       `The build has ${input.assets.length} static files, over the ${limits.files} limit of the ${plan} plan.`,
-      { hint: `Bundle small files together or drop unused ones.${planHint}`, details: { files: input.assets.length, limit: limits.files } },
+      {
+        hint: `Bundle small files together or drop unused ones.${planHint}`,
+        details: { files: input.assets.length, limit: limits.files },
+      },
     );
   }
 }

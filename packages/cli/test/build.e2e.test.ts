@@ -1,0 +1,163 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot, reyna, tempDir } from './_reyna.js';
+
+// Apps are made inside the repository so that they resolve the workspace's installed packages (vite, react,
+// typescript) as a workspace member would, without an npm install per test.
+const scratch = tempDir('build-', join(repoRoot, '.tmp'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const home = tempDir();
+
+async function makeApp(template: string, name: string): Promise<string> {
+  const made = await reyna(['init', name, '--template', template, '--no-install', '--no-git'], { cwd: scratch, home });
+  expect(made.code, made.stderr).toBe(0);
+  return join(scratch, name);
+}
+
+function files(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out[relative(root, full)] = createHash('sha256').update(readFileSync(full)).digest('hex');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('reyna build', () => {
+  for (const template of ['react', 'vanilla']) {
+    it(`builds the ${template} template, reproducibly, with a report that matches the files`, async () => {
+      const app = await makeApp(template, `${template}-app`);
+      const first = await reyna(['build', '--json'], { cwd: app, home });
+      expect(first.code, first.stderr).toBe(0);
+      const result = JSON.parse(first.stdout);
+      const dist = join(app, 'dist');
+      expect(result.outDir).toBe(dist);
+      expect(existsSync(join(dist, 'client/index.html'))).toBe(true);
+      expect(existsSync(join(dist, 'worker/index.js'))).toBe(true);
+      expect(existsSync(result.logFile)).toBe(true);
+
+      const report = JSON.parse(readFileSync(join(dist, 'reyna-build.json'), 'utf8'));
+      const onDisk = files(dist);
+      delete onDisk['reyna-build.json'];
+      expect(Object.fromEntries(report.files.map((f: { path: string; sha256: string }) => [f.path, f.sha256]))).toEqual(
+        onDisk,
+      );
+      const html = report.files.find((f: { path: string }) => f.path === 'client/index.html');
+      expect(html.contentType).toBe('text/html; charset=utf-8');
+      expect(report.worker.gzipBytes).toBeGreaterThan(0);
+      expect(report.worker.gzipBytes).toBeLessThan(report.worker.rawBytes);
+      expect(report.worker.largestModules[0].path).toBe('worker/index.ts');
+      expect(report.tools.vite).toMatch(/^\d+\.\d+\.\d+/);
+      expect(Object.keys(report.steps).sort()).toEqual(['check', 'client', 'typecheck', 'worker']);
+      // APP_ID-free: the id is injected at deploy time only.
+      expect(readFileSync(join(dist, 'client/index.html'), 'utf8')).not.toContain('window.ENV');
+
+      const second = await reyna(['build', '--json'], { cwd: app, home });
+      expect(second.code, second.stderr).toBe(0);
+      const again = files(dist);
+      delete again['reyna-build.json'];
+      expect(again).toEqual(onDisk);
+      const report2 = JSON.parse(readFileSync(join(dist, 'reyna-build.json'), 'utf8'));
+      expect(report2.files).toEqual(report.files);
+    });
+  }
+
+  it('a type error fails with file:line:column and exit 1, and keeps the previous build', async () => {
+    const app = await makeApp('react', 'typo-app');
+    expect((await reyna(['build'], { cwd: app, home })).code).toBe(0);
+    const before = files(join(app, 'dist'));
+    const main = join(app, 'src/main.tsx');
+    writeFileSync(main, `${readFileSync(main, 'utf8')}\nconst answer: number = 'forty-two';\nconsole.log(answer);\n`);
+    const line =
+      readFileSync(main, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('forty-two')) + 1;
+    const failed = await reyna(['build', '--json'], { cwd: app, home });
+    expect(failed.code).toBe(1);
+    const { error } = JSON.parse(failed.stdout);
+    expect(error.code).toBe('E_TYPECHECK');
+    expect(error.message).toContain(`src/main.tsx:${line}:7`);
+    expect(error.hint).toContain('--no-typecheck');
+    expect(files(join(app, 'dist'))).toEqual(before);
+  });
+
+  it('a syntax error in the Worker names its place', async () => {
+    const app = await makeApp('vanilla', 'broken-worker');
+    writeFileSync(join(app, 'worker/index.ts'), 'export default {\n  fetch() { return new Response("x") \n};\n');
+    const failed = await reyna(['build', '--no-typecheck'], { cwd: app, home });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/E_COMPILE|does not compile/);
+    expect(failed.stderr).toMatch(/worker\/index\.ts:3:\d+/);
+    expect(existsSync(join(app, 'dist'))).toBe(false);
+  });
+
+  it('a syntax error in the client names its place', async () => {
+    const app = await makeApp('vanilla', 'broken-client');
+    writeFileSync(join(app, 'src/main.ts'), 'export const ok = 1;\nconst a = ;\n');
+    const failed = await reyna(['build', '--no-typecheck', '--json'], { cwd: app, home });
+    expect(failed.code).toBe(1);
+    const { error } = JSON.parse(failed.stdout);
+    expect(error.code).toBe('E_COMPILE');
+    expect(error.message).toContain('src/main.ts:2:11');
+    expect(error.hint).toContain('src/main.ts:2:11');
+  });
+
+  it('refuses a Worker over the free plan with its gzip size and largest module', async () => {
+    const app = await makeApp('vanilla', 'fat-worker');
+    // Random bytes do not compress: 4.5 MiB of base64 stays over 3 MiB after gzip.
+    writeFileSync(
+      join(app, 'worker/padding.ts'),
+      `export const padding = "${randomBytes(3.4 * 1024 * 1024).toString('base64')}";\n`,
+    );
+    const entry = join(app, 'worker/index.ts');
+    writeFileSync(
+      entry,
+      `import { padding } from './padding';\n${readFileSync(entry, 'utf8').replace("'Hello from the Worker'", "'Hello from the Worker' + padding.length")}`,
+    );
+    const failed = await reyna(['build', '--no-typecheck', '--json'], { cwd: app, home });
+    expect(failed.code).toBe(1);
+    const { error } = JSON.parse(failed.stdout);
+    expect(error.code).toBe('E_WORKER_TOO_LARGE');
+    expect(error.message).toMatch(/The Worker is \d\.\d\d MiB after gzip, over the 3\.00 MiB limit of the free plan/);
+    expect(error.message).toContain('worker/padding.ts');
+    expect(error.details.largestModules[0].path).toBe('worker/padding.ts');
+    expect(existsSync(join(app, 'dist'))).toBe(false);
+    // The paid plan allows it.
+    const paid = await reyna(['build', '--no-typecheck', '--plan', 'paid'], { cwd: app, home });
+    expect(paid.code, paid.stderr).toBe(0);
+  });
+
+  it('--all builds every app, reports each, and fails if one fails', async () => {
+    const workspace = tempDir('all-', scratch);
+    const good = await reyna(['init', 'good', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: workspace,
+      home,
+    });
+    expect(good.code, good.stderr).toBe(0);
+    const bad = await reyna(['init', 'bad', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: workspace,
+      home,
+    });
+    expect(bad.code, bad.stderr).toBe(0);
+    writeFileSync(join(workspace, 'bad/src/main.ts'), 'const x: number = "nope";\nexport {};\n');
+    const ran = await reyna(['build', '--all', '--concurrency', '2'], { cwd: workspace, home });
+    expect(ran.code).toBe(1);
+    expect(ran.stdout).toMatch(/good\s+ok/);
+    expect(ran.stdout).toMatch(/bad\s+failed/);
+    expect(ran.stderr).toContain('1 of 2 apps failed to build');
+    expect(existsSync(join(workspace, 'good/dist/worker/index.js'))).toBe(true);
+
+    const json = await reyna(['build', '--all', '--json'], { cwd: workspace, home });
+    expect(json.code).toBe(1);
+    const { error } = JSON.parse(json.stdout);
+    expect(error.code).toBe('E_BUILD_FAILED');
+    const byApp = Object.fromEntries(error.details.results.map((r: { app: string; ok: boolean }) => [r.app, r.ok]));
+    expect(byApp).toEqual({ bad: false, good: true });
+  });
+});
