@@ -192,7 +192,7 @@ describe('planCloudflareDeploy', () => {
       appId: 'app_42',
       mainModule: 'index.js',
     });
-    expect(plan.bytes.worker).toBe(tree['worker/index.js']!.length + tree['worker/lib.js']!.length);
+    expect(plan.bytes.worker).toBe((tree['worker/index.js'] ?? '').length + (tree['worker/lib.js'] ?? '').length);
     expect(plan.bytes.workerGzip).toBeGreaterThan(0);
     // Serialisable: what --json prints is the plan itself.
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);

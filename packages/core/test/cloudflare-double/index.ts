@@ -243,7 +243,7 @@ export async function startCloudflareDouble(options: DoubleOptions): Promise<Clo
     if (assetsBinding && !assets) throw new Reject(400, 10021, 'An assets binding needs metadata.assets');
     if (assets) {
       const token = typeof assets.jwt === 'string' ? tokens.get(assets.jwt) : undefined;
-      if (!token || token.kind !== 'completion' || token.account !== acctId || token.script !== name) {
+      if (token?.kind !== 'completion' || token.account !== acctId || token.script !== name) {
         throw new Reject(400, 10021, 'metadata.assets.jwt is not a valid completion token for this Worker');
       }
       if (token.expiresAt < Date.now()) throw new Reject(400, 10021, 'metadata.assets.jwt has expired');
@@ -420,8 +420,7 @@ export async function startCloudflareDouble(options: DoubleOptions): Promise<Clo
       if (url.searchParams.get('base64') !== 'true') throw new Reject(400, 10021, 'base64=true is required');
       const jwt = bearer(req);
       const token = jwt ? tokens.get(jwt) : undefined;
-      if (!token || token.kind !== 'upload' || token.account !== acctId)
-        throw new Reject(401, 10001, 'Invalid upload token');
+      if (token?.kind !== 'upload' || token.account !== acctId) throw new Reject(401, 10001, 'Invalid upload token');
       if (token.expiresAt < Date.now()) throw new Reject(401, 10001, 'Upload token expired');
       const data = await form(req, body);
       const target = accounts.get(acctId)?.scripts.get(token.script) ?? pendingScript(acctId, token.script);
@@ -638,7 +637,7 @@ export async function startCloudflareDouble(options: DoubleOptions): Promise<Clo
       const url = new URL(deployed);
       const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.workers\.dev$/.exec(url.hostname);
       const acct = accounts.get(options.accountId);
-      if (!match || match[2] !== acct?.subdomain)
+      if (!match || !acct || match[2] !== acct.subdomain)
         throw new Error(`double: ${deployed} is not on this account's workers.dev`);
       const target = acct.scripts.get(match[1] as string);
       const live = served.get(match[1] as string);
