@@ -1,1 +1,3 @@
+export * from './api.js';
 export * from './config.js';
+export * from './paths.js';

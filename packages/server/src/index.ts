@@ -1,0 +1,17 @@
+export { FsBlobStore } from './adapters/blobs-fs.js';
+export { MemoryEventBus } from './adapters/events-memory.js';
+export { NatsEventBus } from './adapters/events-nats.js';
+export { openPglite, PREPARED_DATA_DIR } from './adapters/sql-pglite.js';
+export { openPostgres, type PostgresOptions } from './adapters/sql-postgres.js';
+export { SqlStore } from './adapters/store-sql.js';
+export type { BlobStore, StagedBlob } from './blob-store.js';
+export { ApiError } from './errors.js';
+export type { EventBus, ServerEvent } from './event-bus.js';
+export { DEFAULT_LIMITS, type Limits, limitsFromEnv, type Quotas } from './limits.js';
+export { type Listening, listen } from './listen.js';
+export { MIGRATIONS, migrate } from './migrations.js';
+export { type BackendOptions, type Backends, openBackends } from './open.js';
+export { createServer, type ReynaServer, type ServerLogger, type ServerOptions } from './server.js';
+export type { Sql, SqlTx } from './sql.js';
+export { defaultDataDir, type StartedServer, type StartOptions, startServer, VERSION } from './start.js';
+export type { Principal, Store } from './store.js';

@@ -1,0 +1,28 @@
+import type { AddressInfo } from 'node:net';
+import type { Hono } from 'hono';
+
+export interface Listening {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves a Hono app on Node; port 0 picks a free one. */
+export async function listen(app: Pick<Hono, 'fetch'>, options: { port: number; host: string }): Promise<Listening> {
+  const { serve } = await import('@hono/node-server');
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,147 @@
+import type { Sql } from './sql.js';
+
+/**
+ * The one schema both stores use, as numbered steps. Never edit a step that has shipped: add the next one.
+ * Plain PostgreSQL that PGlite runs too (no extensions).
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE users (
+  id text PRIMARY KEY,
+  name text NOT NULL UNIQUE,
+  admin boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE tokens (
+  id text PRIMARY KEY,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  hash text NOT NULL UNIQUE,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz
+);
+CREATE TABLE blobs (
+  sha256 text PRIMARY KEY,
+  size bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE user_blobs (
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  sha256 text NOT NULL REFERENCES blobs(sha256),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (user_id, sha256)
+);
+CREATE TABLE apps (
+  id text PRIMARY KEY,
+  owner_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name text NOT NULL,
+  head text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (owner_id, name)
+);
+CREATE TABLE revisions (
+  id text PRIMARY KEY,
+  app_id text NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  parent text,
+  seq integer NOT NULL,
+  message text,
+  file_count integer NOT NULL,
+  total_size bigint NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (app_id, seq)
+);
+CREATE TABLE revision_files (
+  revision_id text NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+  path text NOT NULL,
+  sha256 text NOT NULL,
+  size bigint NOT NULL,
+  mode integer NOT NULL,
+  PRIMARY KEY (revision_id, path)
+);
+CREATE INDEX revision_files_sha256 ON revision_files (sha256);
+CREATE TABLE buckets (
+  id text PRIMARY KEY,
+  owner_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (owner_id, name)
+);
+CREATE TABLE bucket_objects (
+  bucket_id text NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  key text NOT NULL,
+  sha256 text NOT NULL,
+  size bigint NOT NULL,
+  content_type text NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}',
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (bucket_id, key)
+);
+CREATE INDEX bucket_objects_sha256 ON bucket_objects (sha256);
+CREATE TABLE bucket_shares (
+  bucket_id text NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  access text NOT NULL,
+  PRIMARY KEY (bucket_id, user_id)
+);
+CREATE TABLE bucket_links (
+  id text PRIMARY KEY,
+  bucket_id text NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz
+);
+CREATE TABLE deployments (
+  id text PRIMARY KEY,
+  app_id text NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  revision_id text,
+  target text NOT NULL,
+  version_id text,
+  url text,
+  status text NOT NULL,
+  bytes_uploaded bigint NOT NULL,
+  duration_ms bigint NOT NULL,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE builds (
+  id text PRIMARY KEY,
+  app_id text NOT NULL REFERENCES apps(id) ON DELETE CASCADE,
+  revision_id text,
+  status text NOT NULL,
+  duration_ms bigint NOT NULL,
+  sizes jsonb NOT NULL DEFAULT '{}',
+  logs text,
+  created_by text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE user_requests (
+  user_id text PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  requests bigint NOT NULL DEFAULT 0
+);
+`,
+  },
+];
+
+/** Applies the steps a database lacks, each in its own transaction; safe when several servers start at once. */
+export async function migrate(sql: Sql): Promise<number[]> {
+  await sql.query(
+    `CREATE TABLE IF NOT EXISTS reyna_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  const applied: number[] = [];
+  for (const step of MIGRATIONS) {
+    const done = await sql.transaction(async (tx) => {
+      // Serialises concurrent starters on PostgreSQL; the re-check below makes the loser skip.
+      await tx.query('SELECT pg_advisory_xact_lock(726179)');
+      const seen = await tx.query('SELECT 1 FROM reyna_migrations WHERE version = $1', [step.version]);
+      if (seen.rows.length > 0) return false;
+      await tx.exec(step.sql);
+      await tx.query('INSERT INTO reyna_migrations (version, name) VALUES ($1, $2)', [step.version, step.name]);
+      return true;
+    });
+    if (done) applied.push(step.version);
+  }
+  return applied;
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { limitsFromEnv } from './limits.js';
+import { type Backends, openBackends } from './open.js';
+import type { ServerLogger } from './server.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** `$XDG_DATA_HOME/reyna/server`, else `~/.local/share/reyna/server`. */
+export function defaultDataDir(env: Record<string, string | undefined>, home: string = homedir()): string {
+  const base = env.XDG_DATA_HOME || join(env.HOME || home, '.local', 'share');
+  return join(base, 'reyna', 'server');
+}
+
+export interface StartOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** DATABASE_URL, NATS_URL, REYNA_DATABASE_SCHEMA, REYNA_SERVER_* limits, REYNA_LOG_LEVEL. */
+  env: Record<string, string | undefined>;
+  /** Where JSON log lines go (default: stderr). */
+  logStream?: NodeJS.WritableStream;
+  logger?: ServerLogger;
+}
+
+export interface StartedServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  store: string;
+  events: string;
+  /** The owner's token, only on the first start of an empty store: show it once, it is not stored. */
+  ownerToken?: string;
+  /** Milliseconds from the call to listening. */
+  readyMs: number;
+  close(): Promise<void>;
+}
+
+/** Opens the backends, creates the owner on an empty store, and serves: what `reyna server start` runs. */
+export async function startServer(options: StartOptions): Promise<StartedServer> {
+  const started = performance.now();
+  const { env } = options;
+  const limits = limitsFromEnv(env);
+  const logger =
+    options.logger ?? (await pinoLogger(env.REYNA_LOG_LEVEL ?? 'info', options.logStream ?? process.stderr));
+  const backends: Backends = await openBackends({
+    dataDir: options.dataDir,
+    databaseUrl: env.DATABASE_URL || undefined,
+    databaseSchema: env.REYNA_DATABASE_SCHEMA || undefined,
+    natsUrl: env.NATS_URL || undefined,
+  });
+  try {
+    const owner = await backends.store.bootstrap();
+    const [{ createServer }, { listen }] = await Promise.all([import('./server.js'), import('./listen.js')]);
+    const app = createServer({ ...backends, limits, logger, version: VERSION });
+    const listening = await listen(app, { port: options.port, host: options.host });
+    logger.info(
+      { url: listening.url, store: backends.store.kind, events: backends.events.kind, migrated: backends.migrated },
+      'listening',
+    );
+    return {
+      url: listening.url,
+      port: listening.port,
+      dataDir: options.dataDir,
+      store: backends.store.kind,
+      events: backends.events.kind,
+      ...(owner ? { ownerToken: owner.token } : {}),
+      readyMs: Math.round(performance.now() - started),
+      async close() {
+        await listening.close();
+        await app.shutdown();
+        await backends.close();
+      },
+    };
+  } catch (error) {
+    await backends.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function pinoLogger(level: string, stream: NodeJS.WritableStream): Promise<ServerLogger> {
+  const { pino } = await import('pino');
+  return pino({ level, base: { service: 'reyna-server' } }, stream) as unknown as ServerLogger;
+}

@@ -1,0 +1,121 @@
+import type {
+  Access,
+  App,
+  BatchOp,
+  Bucket,
+  BucketObject,
+  Build,
+  CommitRequest,
+  CreateBuildRequest,
+  CreateDeploymentRequest,
+  Deployment,
+  Manifest,
+  PublicLink,
+  PutObjectRequest,
+  Revision,
+  RevisionWithFiles,
+  TokenInfo,
+  Usage,
+  User,
+} from '@reyna/core/protocol';
+import type { Quotas } from './limits.js';
+
+export interface Principal {
+  user: User;
+  token: TokenInfo;
+}
+
+/** Hashes whose bytes nobody references any more: the caller deletes them from the BlobStore. */
+export interface Orphans {
+  orphanedBlobs: string[];
+}
+
+/**
+ * Everything the studio server keeps, apart from blob bytes. Each method is one transaction. Methods taking a
+ * `userId` answer 404 (ApiError E_NOT_FOUND) for resources that user may not see.
+ */
+export interface Store {
+  readonly kind: string;
+  /** Applies missing migrations; returns the versions applied. */
+  migrate(): Promise<number[]>;
+  close(): Promise<void>;
+
+  /** On an empty store: creates the admin "owner" and returns its token; otherwise undefined. */
+  bootstrap(): Promise<{ user: User; token: string } | undefined>;
+  authenticate(tokenHash: string): Promise<Principal | undefined>;
+  /** Creates a token for `userName`, creating the user when new. */
+  createToken(
+    userName: string,
+    label: string,
+    options: { admin?: boolean },
+  ): Promise<{ token: string; info: TokenInfo; user: User }>;
+  listTokens(userId: string): Promise<TokenInfo[]>;
+  /** Admins may revoke anyone's token, others only their own. */
+  revokeToken(by: User, tokenId: string): Promise<TokenInfo>;
+
+  createApp(userId: string, name: string): Promise<App>;
+  listApps(userId: string): Promise<App[]>;
+  getApp(userId: string, appId: string): Promise<App>;
+  deleteApp(userId: string, appId: string): Promise<Orphans>;
+
+  /** Fails with 409 E_HEAD_MOVED when `parent` is not the head, 422 E_MISSING_BLOBS when a hash was not uploaded. */
+  commit(userId: string, appId: string, request: CommitRequest): Promise<Revision>;
+  listRevisions(userId: string, appId: string, limit: number): Promise<Revision[]>;
+  getRevision(userId: string, appId: string, revisionId: string): Promise<RevisionWithFiles>;
+
+  /** Of `hashes`, those this user has not uploaded. */
+  missingBlobs(userId: string, hashes: string[]): Promise<string[]>;
+  /** Whether any user stored these bytes already (the BlobStore may skip writing them). */
+  blobExists(sha256: string): Promise<boolean>;
+  /** Records that the user holds these blobs; checks quotas first (429 E_QUOTA_EXCEEDED). Returns which were new to the user. */
+  addBlobs(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<boolean[]>;
+  /** The blob's size when this user may read it (uploaded it, or it is in a bucket shared with them). */
+  blobSize(userId: string, sha256: string): Promise<number | undefined>;
+
+  createBucket(userId: string, name: string, quotas: Quotas): Promise<Bucket>;
+  listBuckets(userId: string): Promise<Bucket[]>;
+  getBucket(userId: string, bucketId: string, need: Access | 'owner'): Promise<Bucket>;
+  deleteBucket(userId: string, bucketId: string): Promise<Orphans>;
+  putObject(userId: string, bucketId: string, key: string, request: PutObjectRequest): Promise<BucketObject>;
+  getObject(userId: string, bucketId: string, key: string): Promise<BucketObject>;
+  listObjects(
+    userId: string,
+    bucketId: string,
+    prefix: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ objects: BucketObject[]; cursor: string | null }>;
+  deleteObject(userId: string, bucketId: string, key: string): Promise<Orphans>;
+  batch(userId: string, bucketId: string, ops: BatchOp[]): Promise<Orphans & { applied: number }>;
+  share(
+    userId: string,
+    bucketId: string,
+    userName: string,
+    access: Access | null,
+  ): Promise<{ user: string; access: Access }[]>;
+  createLink(userId: string, bucketId: string): Promise<PublicLink>;
+  listLinks(userId: string, bucketId: string): Promise<PublicLink[]>;
+  revokeLink(userId: string, bucketId: string, linkId: string): Promise<PublicLink>;
+  /** The bucket behind a live public link. */
+  linkBucket(linkId: string): Promise<{ bucketId: string; ownerId: string }>;
+  /** Reads for a public link, after linkBucket checked it. */
+  publicObject(bucketId: string, key: string): Promise<BucketObject>;
+  publicList(
+    bucketId: string,
+    prefix: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ objects: BucketObject[]; cursor: string | null }>;
+
+  createDeployment(userId: string, appId: string, request: CreateDeploymentRequest): Promise<Deployment>;
+  listDeployments(userId: string, appId: string): Promise<Deployment[]>;
+  createBuild(userId: string, appId: string, request: CreateBuildRequest): Promise<Build>;
+  listBuilds(userId: string, appId: string): Promise<Build[]>;
+  /** Adds to users' request counters (the server batches them). */
+  countRequests(counts: Map<string, number>): Promise<void>;
+  usage(userId: string, quotas: Quotas): Promise<Usage>;
+  /** Bytes and count of all distinct blobs, for /metrics. */
+  blobTotals(): Promise<{ blobs: number; bytes: number }>;
+}
+
+export type { Manifest };

@@ -1,0 +1,594 @@
+// The studio server's API, run once per store: PGlite, and the machine's PostgreSQL (a fresh schema per run).
+import { encodeBlobBatch } from '@reyna/core/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, type Harness, KINDS, makeHarness, sha256 } from './_harness.js';
+
+const file = (text: string, mode = 0o644) => ({ sha256: sha256(text), size: Buffer.byteLength(text), mode });
+
+describe.each(KINDS)('studio API on %s', (kind) => {
+  let h: Harness;
+  let owner: ReturnType<typeof client>;
+  let alice: ReturnType<typeof client>;
+  let bob: ReturnType<typeof client>;
+  let bobToken: string;
+  const anon = () => client(() => h.app);
+
+  beforeAll(async () => {
+    h = await makeHarness(kind);
+    owner = client(() => h.app, h.ownerToken);
+    const a = await owner.post('/v1/tokens', { user: 'alice', name: 'laptop' });
+    const b = await owner.post('/v1/tokens', { user: 'bob' });
+    expect(a.status).toBe(201);
+    alice = client(() => h.app, a.body.token);
+    bobToken = b.body.token;
+    bob = client(() => h.app, bobToken);
+  }, 60_000);
+  afterAll(async () => h?.close());
+
+  async function upload(c: ReturnType<typeof client>, text: string) {
+    const r = await c.put(`/v1/blobs/${sha256(text)}`, text);
+    expect([200, 201]).toContain(r.status);
+    return r;
+  }
+
+  describe('auth and tokens', () => {
+    it('answers 401 without a token, with a wrong one, and with a revoked one', async () => {
+      const none = await anon().get('/v1/whoami');
+      expect(none.status).toBe(401);
+      expect(none.body.error.code).toBe('E_UNAUTHORIZED');
+      expect(none.body.error.hint).toMatch(/reyna login/);
+      expect((await client(() => h.app, 'reyna_wrong').get('/v1/whoami')).status).toBe(401);
+
+      const made = await owner.post('/v1/tokens', { user: 'carol', name: 'ci' });
+      const carol = client(() => h.app, made.body.token);
+      expect((await carol.get('/v1/whoami')).body.user.name).toBe('carol');
+      const revoked = await carol.del(`/v1/tokens/${made.body.info.id}`);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body.revokedAt).not.toBeNull();
+      const after = await carol.get('/v1/whoami');
+      expect(after.status).toBe(401);
+      expect(after.body.error.message).toMatch(/revoked/);
+    });
+
+    it('stores tokens only as hashes', async () => {
+      const { rows } = await h.store.sql.query<{ hash: string }>('SELECT hash FROM tokens');
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) {
+        expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+        expect(r.hash).not.toBe(h.ownerToken);
+      }
+      expect(rows.map((r) => r.hash)).toContain(sha256(h.ownerToken));
+    });
+
+    it('lets only an admin create tokens, and nobody revoke another user’s', async () => {
+      const denied = await alice.post('/v1/tokens', { user: 'mallory' });
+      expect(denied.status).toBe(403);
+      expect(denied.body.error.code).toBe('E_FORBIDDEN');
+      const who = await bob.get('/v1/whoami');
+      expect(who.body.user).toMatchObject({ name: 'bob', admin: false });
+      expect((await alice.del(`/v1/tokens/${who.body.token.id}`)).status).toBe(404);
+      expect((await bob.get('/v1/whoami')).status).toBe(200);
+      const mine = await bob.get('/v1/tokens');
+      expect(mine.body.tokens.map((t: { id: string }) => t.id)).toEqual([who.body.token.id]);
+      expect(JSON.stringify(mine.body)).not.toContain(bobToken);
+    });
+  });
+
+  describe('apps and revisions', () => {
+    it('creates, lists, gets and refuses a duplicate name', async () => {
+      const made = await alice.post('/v1/apps', { name: 'shop' });
+      expect(made.status).toBe(201);
+      expect(made.body).toMatchObject({ name: 'shop', head: null });
+      expect(made.body.id).toMatch(/^app-[0-9a-z]{16}$/);
+      expect((await alice.post('/v1/apps', { name: 'shop' })).status).toBe(409);
+      expect((await alice.get(`/v1/apps/${made.body.id}`)).body.id).toBe(made.body.id);
+      expect((await alice.get('/v1/apps')).body.apps.map((a: { name: string }) => a.name)).toContain('shop');
+      const bad = await alice.post('/v1/apps', { name: 'Shop!' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.code).toBe('E_BAD_REQUEST');
+    });
+
+    it("answers 404 for another user's app, on every route", async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'private' });
+      for (const r of [
+        await bob.get(`/v1/apps/${app.id}`),
+        await bob.get(`/v1/apps/${app.id}/revisions`),
+        await bob.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: {} }),
+        await bob.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' }),
+        await bob.del(`/v1/apps/${app.id}`),
+      ]) {
+        expect(r.status).toBe(404);
+        expect(r.body.error.code).toBe('E_NOT_FOUND');
+      }
+      expect((await bob.get('/v1/apps')).body.apps).toEqual([]);
+      expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(200);
+    });
+
+    it('commits a chain of revisions and returns the manifest', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'chain' });
+      await upload(alice, 'hello');
+      await upload(alice, '#!/bin/sh\n');
+      const files = { 'index.html': file('hello'), 'bin/run': file('#!/bin/sh\n', 0o755) };
+      const first = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files, message: 'first' });
+      expect(first.status).toBe(201);
+      expect(first.body).toMatchObject({ seq: 1, parent: null, fileCount: 2, totalSize: 15 });
+      const second = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: first.body.id,
+        files: { 'index.html': file('hello') },
+      });
+      expect(second.body).toMatchObject({ seq: 2, parent: first.body.id });
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBe(second.body.id);
+      const got = await alice.get(`/v1/apps/${app.id}/revisions/${first.body.id}`);
+      expect(got.body.files).toEqual(files);
+      const list = await alice.get(`/v1/apps/${app.id}/revisions`);
+      expect(list.body.revisions.map((r: { seq: number }) => r.seq)).toEqual([2, 1]);
+    });
+
+    it('answers 409 when the head moved, and stores nothing', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'moved' });
+      await upload(alice, 'a');
+      const first = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: { a: file('a') } });
+      const stale = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: { b: file('a') } });
+      expect(stale.status).toBe(409);
+      expect(stale.body.error).toMatchObject({ code: 'E_HEAD_MOVED', details: { head: first.body.id } });
+      expect(stale.body.error.hint).toMatch(/Pull/);
+      expect((await alice.get(`/v1/apps/${app.id}/revisions`)).body.revisions).toHaveLength(1);
+    });
+
+    it('lets exactly one of 10 concurrent commits on one parent win', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'race' });
+      await upload(alice, 'base');
+      const base = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: { base: file('base') } });
+      for (let i = 0; i < 10; i++) await upload(alice, `client ${i}`);
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          alice.post(`/v1/apps/${app.id}/revisions`, {
+            parent: base.body.id,
+            files: { base: file('base'), [`c${i}`]: file(`client ${i}`) },
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([201, ...Array(9).fill(409)]);
+      const winner = answers.find((a) => a.status === 201)?.body;
+      const revisions = (await alice.get(`/v1/apps/${app.id}/revisions`)).body.revisions;
+      expect(revisions.map((r: { id: string }) => r.id)).toEqual([winner.id, base.body.id]);
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBe(winner.id);
+    });
+
+    it('refuses bad paths with 422 E_INVALID_PATH and stores nothing', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'paths' });
+      await upload(alice, 'x');
+      const bad = [
+        '../etc/passwd',
+        '/abs',
+        'a/../b',
+        'a\\b',
+        'nul\u0000byte',
+        'a//b',
+        './a',
+        'dir/',
+        'x'.repeat(1100),
+        `${'y'.repeat(300)}/z`,
+      ];
+      for (const path of bad) {
+        const r = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: { [path]: file('x') } });
+        expect(r.status, path).toBe(422);
+        expect(r.body.error.code).toBe('E_INVALID_PATH');
+      }
+      const dup = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { 'README.md': file('x'), 'readme.md': file('x') },
+      });
+      expect(dup.status).toBe(422);
+      expect(dup.body.error.message).toMatch(/only by case/);
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBeNull();
+    });
+
+    it('refuses a commit naming blobs that were not uploaded, or with a wrong size', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'missing' });
+      const r = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { a: file('never uploaded') },
+      });
+      expect(r.status).toBe(422);
+      expect(r.body.error).toMatchObject({ code: 'E_MISSING_BLOBS', details: { missing: [sha256('never uploaded')] } });
+      await upload(alice, 'sized');
+      const wrong = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { a: { ...file('sized'), size: 99 } },
+      });
+      expect(wrong.status).toBe(422);
+      expect(wrong.body.error.code).toBe('E_SIZE_MISMATCH');
+      // A blob Bob uploaded does not count as Alice's.
+      await upload(bob, 'bobs bytes');
+      const other = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { a: file('bobs bytes') },
+      });
+      expect(other.body.error?.code).toBe('E_MISSING_BLOBS');
+    });
+
+    it('deletes an app with its revisions, deployments and unreferenced blobs, keeping shared ones', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'doomed' });
+      await upload(alice, 'only in doomed');
+      await upload(alice, 'also in a bucket');
+      const rev = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { a: file('only in doomed'), b: file('also in a bucket') },
+      });
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'keeper' });
+      await alice.put(`/v1/buckets/${bucket.id}/objects/k`, { sha256: sha256('also in a bucket') });
+      await alice.post(`/v1/apps/${app.id}/deployments`, { revision: rev.body.id, target: 'local', status: 'success' });
+      expect(await h.blobs.has(sha256('only in doomed'))).toBe(true);
+      expect((await alice.del(`/v1/apps/${app.id}`)).status).toBe(204);
+      expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(404);
+      expect(await h.blobs.has(sha256('only in doomed'))).toBe(false);
+      expect((await alice.get(`/v1/blobs/${sha256('only in doomed')}`)).status).toBe(404);
+      expect(await h.blobs.has(sha256('also in a bucket'))).toBe(true);
+      const { rows } = await h.store.sql.query(
+        'SELECT 1 FROM deployments WHERE app_id = $1 UNION ALL SELECT 1 FROM revisions WHERE app_id = $1',
+        [app.id],
+      );
+      expect(rows).toHaveLength(0);
+    });
+  });
+
+  describe('blobs', () => {
+    it('stores a blob, answers which are missing and serves it back', async () => {
+      const text = 'blob body';
+      const put = await alice.put(`/v1/blobs/${sha256(text)}`, text);
+      expect(put.status).toBe(201);
+      expect(put.body).toEqual({ sha256: sha256(text), size: 9, created: true });
+      expect((await alice.put(`/v1/blobs/${sha256(text)}`, text)).body.created).toBe(false);
+      const got = await alice.get(`/v1/blobs/${sha256(text)}`);
+      expect(got.status).toBe(200);
+      expect(got.body).toBe(text);
+      expect(got.headers.get('etag')).toBe(`"${sha256(text)}"`);
+      const missing = await alice.post('/v1/blobs/missing', { hashes: [sha256(text), sha256('other')] });
+      expect(missing.body.missing).toEqual([sha256('other')]);
+      expect((await bob.get(`/v1/blobs/${sha256(text)}`)).status).toBe(404);
+    });
+
+    it('answers a 10,000-hash "which do you lack" in one request', async () => {
+      const hashes = Array.from({ length: 10_000 }, (_, i) => sha256(`n${i}`));
+      await upload(alice, 'n42');
+      const r = await alice.post('/v1/blobs/missing', { hashes });
+      expect(r.status).toBe(200);
+      expect(r.body.missing).toHaveLength(9_999);
+      expect(r.body.missing).not.toContain(sha256('n42'));
+      const over = await alice.post('/v1/blobs/missing', { hashes: [...hashes, sha256('one more')] });
+      expect(over.status).toBe(400);
+    });
+
+    it('rejects a hash mismatch with 422 and stores nothing', async () => {
+      const r = await alice.put(`/v1/blobs/${sha256('claimed')}`, 'actual');
+      expect(r.status).toBe(422);
+      expect(r.body.error).toMatchObject({
+        code: 'E_HASH_MISMATCH',
+        details: { claimed: sha256('claimed'), actual: sha256('actual') },
+      });
+      expect(await h.blobs.has(sha256('actual'))).toBe(false);
+      expect(await h.blobs.has(sha256('claimed'))).toBe(false);
+      expect(
+        (await alice.post('/v1/blobs/missing', { hashes: [sha256('actual'), sha256('claimed')] })).body.missing,
+      ).toHaveLength(2);
+    });
+
+    it('answers 413 with the limit in the hint past the blob size limit', async () => {
+      const small = client(
+        () => h.withLimits({ blobBytes: 1024 }),
+        (await owner.post('/v1/tokens', { user: 'alice' })).body.token,
+      );
+      const big = 'x'.repeat(1025);
+      const r = await small.put(`/v1/blobs/${sha256(big)}`, big);
+      expect(r.status).toBe(413);
+      expect(r.body.error.code).toBe('E_BLOB_TOO_LARGE');
+      expect(r.body.error.hint).toContain('1024 bytes');
+      expect(await h.blobs.has(sha256(big))).toBe(false);
+      const ok = 'x'.repeat(1024);
+      expect((await small.put(`/v1/blobs/${sha256(ok)}`, ok)).status).toBe(201);
+      // Without a Content-Length the limit is enforced while streaming.
+      const streamed = await small.call('PUT', `/v1/blobs/${sha256(big)}`, undefined, {});
+      expect(streamed.status).toBe(422); // an empty body hashes to something else
+      const res = await h.withLimits({ blobBytes: 1024 }).request(`/v1/blobs/${sha256(big)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${h.ownerToken}` },
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(big));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(res.status).toBe(413);
+    });
+
+    it('takes many blobs in one batch request', async () => {
+      const texts = Array.from({ length: 300 }, (_, i) => `small file ${i}\n`.repeat(i % 7));
+      const body = encodeBlobBatch(texts.map((t) => ({ sha256: sha256(t), data: Buffer.from(t) })));
+      const r = await alice.post('/v1/blobs/batch', body, { 'content-type': 'application/vnd.reyna.blobs' });
+      expect(r.status).toBe(200);
+      expect(r.body.blobs).toHaveLength(300);
+      expect((await alice.post('/v1/blobs/missing', { hashes: texts.map(sha256) })).body.missing).toEqual([]);
+      expect((await alice.get(`/v1/blobs/${sha256(texts[55] as string)}`)).body).toBe(texts[55]);
+    });
+
+    it('stores nothing of a batch with one bad blob', async () => {
+      const good = 'good batch member';
+      const bad = encodeBlobBatch([
+        { sha256: sha256(good), data: Buffer.from(good) },
+        { sha256: sha256('claimed'), data: Buffer.from('other bytes') },
+      ]);
+      const r = await alice.post('/v1/blobs/batch', bad);
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe('E_HASH_MISMATCH');
+      expect(r.body.error.message).toMatch(/Blob 2/);
+      expect(await h.blobs.has(sha256(good))).toBe(false);
+      const truncated = encodeBlobBatch([{ sha256: sha256(good), data: Buffer.from(good) }]).subarray(0, 80);
+      const t = await alice.post('/v1/blobs/batch', truncated);
+      expect(t.status).toBe(400);
+      expect(t.body.error.code).toBe('E_BAD_BATCH');
+      expect((await alice.post('/v1/blobs/batch', 'not a header\n')).body.error.code).toBe('E_BAD_BATCH');
+      expect(await h.blobs.has(sha256(good))).toBe(false);
+    });
+  });
+
+  describe('bad input', () => {
+    it('answers 400 E_BAD_JSON to malformed JSON', async () => {
+      const r = await alice.post('/v1/apps', '{"name": ', { 'content-type': 'application/json' });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('E_BAD_JSON');
+    });
+
+    it('answers 400 to a 101-item bucket batch and applies none of it', async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'big-batch' });
+      await upload(alice, 'v');
+      const ops = Array.from({ length: 101 }, (_, i) => ({ op: 'put', key: `k${i}`, sha256: sha256('v') }));
+      const r = await alice.post(`/v1/buckets/${bucket.id}/batch`, { ops });
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toMatch(/100/);
+      expect((await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects).toEqual([]);
+    });
+
+    it('answers 429 with Retry-After past the rate limit', async () => {
+      const limited = h.withLimits({ rateLimit: 3, rateWindowMs: 60_000 });
+      const c = client(() => limited, (await owner.post('/v1/tokens', { user: 'dave' })).body.token);
+      for (let i = 0; i < 3; i++) expect((await c.get('/v1/whoami')).status).toBe(200);
+      const r = await c.get('/v1/whoami');
+      expect(r.status).toBe(429);
+      expect(r.body.error.code).toBe('E_RATE_LIMITED');
+      expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    });
+
+    it('answers 429 E_QUOTA_EXCEEDED past the blob and bucket quotas, storing nothing', async () => {
+      const tight = h.withLimits({ quotas: { blobs: 2, buckets: 1, bytes: 1000 } });
+      const c = client(() => tight, (await owner.post('/v1/tokens', { user: 'erin' })).body.token);
+      for (const t of ['q1', 'q2']) expect((await c.put(`/v1/blobs/${sha256(t)}`, t)).status).toBe(201);
+      const third = await c.put(`/v1/blobs/${sha256('q3')}`, 'q3');
+      expect(third.status).toBe(429);
+      expect(third.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      expect(await h.blobs.has(sha256('q3'))).toBe(false);
+      expect((await c.post('/v1/buckets', { name: 'one' })).status).toBe(201);
+      const second = await c.post('/v1/buckets', { name: 'two' });
+      expect(second.status).toBe(429);
+      expect(second.body.error.code).toBe('E_QUOTA_EXCEEDED');
+    });
+
+    it('answers unknown routes with the error shape', async () => {
+      const r = await alice.get('/v1/nope');
+      expect(r.status).toBe(404);
+      expect(r.body.error.code).toBe('E_NO_ROUTE');
+    });
+  });
+
+  describe('buckets', () => {
+    it('puts, gets, lists by prefix with pages, and deletes', async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'photos' });
+      for (const t of ['p1', 'p2', 'p3']) await upload(alice, t);
+      const put = await alice.put(`/v1/buckets/${bucket.id}/objects/2024/a.jpg`, {
+        sha256: sha256('p1'),
+        contentType: 'image/jpeg',
+        metadata: { camera: 'x' },
+      });
+      expect(put.status).toBe(200);
+      expect(put.body).toMatchObject({
+        key: '2024/a.jpg',
+        size: 2,
+        contentType: 'image/jpeg',
+        metadata: { camera: 'x' },
+      });
+      await alice.put(`/v1/buckets/${bucket.id}/objects/2024/b.jpg`, { sha256: sha256('p2') });
+      await alice.put(`/v1/buckets/${bucket.id}/objects/2024/c.jpg`, { sha256: sha256('p3') });
+      await alice.put(`/v1/buckets/${bucket.id}/objects/2025/d.jpg`, { sha256: sha256('p3') });
+      const got = await alice.get(`/v1/buckets/${bucket.id}/objects/2024/a.jpg`);
+      expect(got.body).toBe('p1');
+      expect(got.headers.get('content-type')).toBe('image/jpeg');
+      expect(JSON.parse(got.headers.get('x-reyna-metadata') ?? '{}')).toEqual({ camera: 'x' });
+      const page1 = await alice.get(`/v1/buckets/${bucket.id}/objects?prefix=2024/&limit=2`);
+      expect(page1.body.objects.map((o: { key: string }) => o.key)).toEqual(['2024/a.jpg', '2024/b.jpg']);
+      const page2 = await alice.get(
+        `/v1/buckets/${bucket.id}/objects?prefix=2024/&limit=2&cursor=${page1.body.cursor}`,
+      );
+      expect(page2.body).toMatchObject({ cursor: null });
+      expect(page2.body.objects.map((o: { key: string }) => o.key)).toEqual(['2024/c.jpg']);
+      expect((await alice.del(`/v1/buckets/${bucket.id}/objects/2024/b.jpg`)).status).toBe(204);
+      expect((await alice.get(`/v1/buckets/${bucket.id}/objects/2024/b.jpg`)).status).toBe(404);
+      const unuploaded = await alice.put(`/v1/buckets/${bucket.id}/objects/x`, { sha256: sha256('nope') });
+      expect(unuploaded.status).toBe(422);
+    });
+
+    it('applies a batch of put, move and delete atomically', async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'batchy' });
+      await upload(alice, 'b1');
+      const ok = await alice.post(`/v1/buckets/${bucket.id}/batch`, {
+        ops: [
+          { op: 'put', key: 'a', sha256: sha256('b1') },
+          { op: 'put', key: 'b', sha256: sha256('b1'), contentType: 'text/plain' },
+          { op: 'move', from: 'a', to: 'c' },
+          { op: 'delete', key: 'b' },
+        ],
+      });
+      expect(ok.body).toEqual({ applied: 4 });
+      const keys = async () =>
+        (await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects.map((o: { key: string }) => o.key);
+      expect(await keys()).toEqual(['c']);
+      const failing = await alice.post(`/v1/buckets/${bucket.id}/batch`, {
+        ops: [
+          { op: 'put', key: 'd', sha256: sha256('b1') },
+          { op: 'delete', key: 'no-such-key' },
+        ],
+      });
+      expect(failing.status).toBe(404);
+      expect(await keys()).toEqual(['c']);
+    });
+
+    it("shares read or write with named users, and hides others' buckets", async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'team' });
+      await upload(alice, 'shared bytes');
+      await alice.put(`/v1/buckets/${bucket.id}/objects/doc`, { sha256: sha256('shared bytes') });
+      expect((await bob.get(`/v1/buckets/${bucket.id}`)).status).toBe(404);
+      expect((await bob.get(`/v1/buckets/${bucket.id}/objects/doc`)).status).toBe(404);
+      expect((await bob.put(`/v1/buckets/${bucket.id}/shares/bob`, { access: 'read' })).status).toBe(404);
+      const shared = await alice.put(`/v1/buckets/${bucket.id}/shares/bob`, { access: 'read' });
+      expect(shared.body.shares).toEqual([{ user: 'bob', access: 'read' }]);
+      expect((await bob.get(`/v1/buckets/${bucket.id}/objects/doc`)).body).toBe('shared bytes');
+      expect((await bob.get(`/v1/blobs/${sha256('shared bytes')}`)).status).toBe(200);
+      expect((await bob.get('/v1/buckets')).body.buckets.map((b: { access: string }) => b.access)).toEqual(['read']);
+      await upload(bob, 'from bob');
+      const denied = await bob.put(`/v1/buckets/${bucket.id}/objects/b`, { sha256: sha256('from bob') });
+      expect(denied.status).toBe(403);
+      await alice.put(`/v1/buckets/${bucket.id}/shares/bob`, { access: 'write' });
+      expect((await bob.put(`/v1/buckets/${bucket.id}/objects/b`, { sha256: sha256('from bob') })).status).toBe(200);
+      expect((await bob.del(`/v1/buckets/${bucket.id}`)).status).toBe(403);
+      expect((await alice.del(`/v1/buckets/${bucket.id}/shares/bob`)).body.shares).toEqual([]);
+      expect((await bob.get(`/v1/buckets/${bucket.id}`)).status).toBe(404);
+    });
+
+    it('serves public read-only links until revoked', async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'public' });
+      await upload(alice, '<h1>hi</h1>');
+      await alice.put(`/v1/buckets/${bucket.id}/objects/index.html`, {
+        sha256: sha256('<h1>hi</h1>'),
+        contentType: 'text/html',
+      });
+      const link = await alice.post(`/v1/buckets/${bucket.id}/links`);
+      expect(link.status).toBe(201);
+      const pub = await anon().get(`${link.body.path}/index.html`);
+      expect(pub.status).toBe(200);
+      expect(pub.body).toBe('<h1>hi</h1>');
+      expect((await anon().get(link.body.path)).body.objects).toHaveLength(1);
+      expect((await anon().put(`${link.body.path}/index.html`, { sha256: sha256('x') })).status).toBe(404);
+      expect((await bob.del(`/v1/buckets/${bucket.id}/links/${link.body.id}`)).status).toBe(404);
+      expect((await alice.del(`/v1/buckets/${bucket.id}/links/${link.body.id}`)).body.revokedAt).not.toBeNull();
+      expect((await anon().get(`${link.body.path}/index.html`)).status).toBe(404);
+    });
+
+    it('exports a bucket as JSON, with base64 data on request', async () => {
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'export' });
+      await upload(alice, 'exported');
+      await alice.put(`/v1/buckets/${bucket.id}/objects/e`, { sha256: sha256('exported'), metadata: { a: '1' } });
+      const plain = await alice.get(`/v1/buckets/${bucket.id}/export`);
+      expect(plain.body.bucket.name).toBe('export');
+      expect(plain.body.objects).toMatchObject([{ key: 'e', sha256: sha256('exported'), metadata: { a: '1' } }]);
+      expect(plain.body.objects[0].data).toBeUndefined();
+      const full = await alice.get(`/v1/buckets/${bucket.id}/export?include=data`);
+      expect(Buffer.from(full.body.objects[0].data, 'base64').toString()).toBe('exported');
+    });
+  });
+
+  describe('records, usage and service routes', () => {
+    it('records deployments and builds and sums them in /v1/usage', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'usage' });
+      await upload(alice, 'u');
+      const rev = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: { u: file('u') } });
+      const dep = await alice.post(`/v1/apps/${app.id}/deployments`, {
+        revision: rev.body.id,
+        target: 'local',
+        versionId: 'v1',
+        url: 'http://usage.localhost:8787/',
+        status: 'success',
+        bytesUploaded: 1234,
+        durationMs: 500,
+      });
+      expect(dep.status).toBe(201);
+      expect(dep.body).toMatchObject({
+        revision: rev.body.id,
+        target: 'local',
+        createdBy: expect.stringMatching(/^usr-/),
+      });
+      expect(
+        (
+          await alice.post(`/v1/apps/${app.id}/deployments`, {
+            revision: 'rev-nope',
+            target: 'local',
+            status: 'success',
+          })
+        ).status,
+      ).toBe(404);
+      await alice.post(`/v1/apps/${app.id}/builds`, {
+        revision: rev.body.id,
+        status: 'success',
+        durationMs: 2500,
+        sizes: { worker: 10 },
+      });
+      expect((await alice.get(`/v1/apps/${app.id}/deployments`)).body.deployments).toHaveLength(1);
+      expect((await alice.get(`/v1/apps/${app.id}/builds`)).body.builds[0]).toMatchObject({
+        durationMs: 2500,
+        sizes: { worker: 10 },
+      });
+      const usage = await alice.get('/v1/usage');
+      expect(usage.body.user.name).toBe('alice');
+      expect(usage.body.user.requests).toBeGreaterThan(10);
+      expect(usage.body.user.quota).toEqual({ blobs: 10_000, buckets: 1_000, bytes: 10_000_000_000 });
+      expect(usage.body.apps.find((a: { name: string }) => a.name === 'usage')).toEqual({
+        appId: app.id,
+        name: 'usage',
+        revisions: 1,
+        bytesReferenced: 1,
+        builds: 1,
+        buildSeconds: 2.5,
+        deployments: 1,
+        bytesDeployed: 1234,
+      });
+    });
+
+    it('serves /healthz, /metrics and an OpenAPI document built from the schemas', async () => {
+      const health = await anon().get('/healthz');
+      expect(health.body).toMatchObject({ ok: true, store: kind });
+      const metrics = await anon().get('/metrics');
+      expect(metrics.body).toMatch(/^reyna_http_requests_total\{method="GET",route="\/healthz",status="200"\} \d+$/m);
+      expect(metrics.body).toMatch(/^reyna_bytes_stored [1-9]\d*$/m);
+      expect(metrics.body).toMatch(/^reyna_blob_uploads_total [1-9]\d*$/m);
+      expect(metrics.body).toMatch(
+        /reyna_http_request_duration_seconds_bucket\{method="GET",route="\/healthz",le="\+Inf"\} \d+/,
+      );
+      const doc = await anon().get('/v1/openapi.json');
+      expect(doc.body.openapi).toBe('3.1.0');
+      const commit = doc.body.paths['/v1/apps/{appId}/revisions'].post;
+      expect(commit.requestBody.content['application/json'].schema.required).toEqual(['parent', 'files']);
+      expect(commit.responses['409'].description).toMatch(/E_HEAD_MOVED/);
+      expect(Object.keys(doc.body.paths)).toEqual(
+        expect.arrayContaining(['/v1/blobs/missing', '/v1/blobs/batch', '/v1/buckets/{bucketId}/export', '/v1/usage']),
+      );
+    });
+
+    it('keeps every committed revision and blob across a restart', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'durable' });
+      await upload(alice, 'durable bytes');
+      const rev = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: null,
+        files: { d: file('durable bytes') },
+      });
+      await h.restart();
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBe(rev.body.id);
+      expect((await alice.get(`/v1/apps/${app.id}/revisions/${rev.body.id}`)).body.files).toEqual({
+        d: file('durable bytes'),
+      });
+      expect((await alice.get(`/v1/blobs/${sha256('durable bytes')}`)).body).toBe('durable bytes');
+      expect(await h.store.migrate()).toEqual([]);
+    });
+  });
+});
