@@ -20,6 +20,13 @@ export {
   readBuildReport,
   resolveLimits,
 } from './build/index.js';
+export {
+  buildInDocker,
+  DEFAULT_BASE_IMAGE,
+  type DockerBuildOptions,
+  type DockerStep,
+  generateDockerfile,
+} from './build/docker.js';
 export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
 export { type Context, type Logger, makeContext, silentLogger } from './context.js';
 export {
@@ -60,6 +67,20 @@ export { checkAppName, type InitOptions, type InitResult, type InitStep, initApp
 export { appIdBinding, injectHtml, isHtmlPath, scriptJson } from './inject/index.js';
 export type { ReynaConfig, TemplateManifest, TemplateRecord } from './protocol/config.js';
 export { reynaJsonSchema, SCHEMA_URL } from './protocol/config.js';
+export {
+  createServerToken,
+  type LoginResult,
+  login,
+  normalizeServerUrl,
+  readCredentials,
+  resolveStudio,
+  StudioClient,
+  type StudioClientOptions,
+  type StudioIO,
+  type StudioTarget,
+  saveCredentials,
+  whoami,
+} from './studio/index.js';
 export { type BuiltinIndex, type BuiltinVersion, readBuiltinIndex } from './templates/adapters/builtin.js';
 export { instantiate } from './templates/instantiate.js';
 export { listBuiltinTemplates, templateCacheDir } from './templates/registry.js';

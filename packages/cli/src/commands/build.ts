@@ -1,6 +1,17 @@
 import { relative } from 'node:path';
 import { Flags } from '@oclif/core';
-import { type BuildAllEntry, type BuildStep, buildAll, buildApp, findApps, formatBytes, ReynaError } from '@reyna/core';
+import {
+  type BuildAllEntry,
+  type BuildResult,
+  type BuildStep,
+  buildAll,
+  buildApp,
+  buildInDocker,
+  type DockerStep,
+  findApps,
+  formatBytes,
+  ReynaError,
+} from '@reyna/core';
 import type { ListrTask } from 'listr2';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
@@ -11,12 +22,17 @@ export default class Build extends BaseCommand<typeof Build> {
   static override description = `Writes <outDir>/client, <outDir>/worker and <outDir>/reyna-build.json (every file \
 with its SHA-256, size and type; the Worker's raw and gzip size and largest modules). The build holds no APP_ID: \
 deploy injects it, so one build deploys to any app. Type checking runs beside the bundling. A build over the \
-plan's limits is refused before anything is uploaded. The log is kept in .reyna/builds/<id>.log.`;
+plan's limits is refused before anything is uploaded. The log is kept in .reyna/builds/<id>.log.
+
+With --docker the same build runs in a container: dependencies installed in their own image layer (reused while \
+package.json and the lockfile are unchanged), then the build as user 1000 with no network and with memory, CPU \
+and process limits. A Dockerfile.reyna beside reyna.json replaces the generated Dockerfile.`;
 
   static override examples = [
     '<%= config.bin %> build',
     '<%= config.bin %> build --no-typecheck',
     '<%= config.bin %> build --all --concurrency 2',
+    '<%= config.bin %> build --docker --memory 2g',
   ];
 
   static override flags = {
@@ -37,6 +53,13 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
       'install',
       Flags.boolean({ description: 'Install missing dependencies first.', default: true, allowNo: true }),
     ),
+    docker: flag('docker', Flags.boolean({ description: 'Build inside Docker: no network, non-root, with limits.' })),
+    'base-image': flag(
+      'base-image',
+      Flags.string({ description: 'Base image of the Docker build (default node:20-slim).' }),
+    ),
+    memory: flag('memory', Flags.string({ description: 'Memory limit of the Docker build step (default 4g).' })),
+    cpus: flag('cpus', Flags.integer({ description: 'CPUs for the Docker build step (default: all).', min: 1 })),
     plan: flag(
       'plan',
       Flags.option({
@@ -50,7 +73,37 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
     return this.flags.all ? this.buildAll() : this.buildOne();
   }
 
+  private get dockerOptions() {
+    if (!this.flags.docker) return undefined;
+    return { baseImage: this.flags['base-image'], memory: this.flags.memory, cpus: this.flags.cpus };
+  }
+
   private async buildOne() {
+    return this.dockerOptions ? this.buildOneInDocker() : this.buildOneLocally();
+  }
+
+  private async buildOneInDocker() {
+    const ctx = this.context();
+    const steps = stepTasks<DockerStep>([
+      { id: 'engine', title: 'Docker engine' },
+      { id: 'image', title: 'Image: dependencies and sources' },
+      { id: 'build', title: 'Build in the container (no network)' },
+      { id: 'copy', title: 'Copy the output out' },
+    ]);
+    const live = process.stdout.isTTY === true && !this.json;
+    const running = buildInDocker(ctx, {
+      ...this.dockerOptions,
+      typecheck: this.flags.typecheck,
+      plan: this.flags.plan,
+      onStep: steps.onStep,
+      onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
+    });
+    running.catch(steps.fail);
+    await Promise.allSettled([this.tasks(steps.tasks)]);
+    return this.summarise(await running);
+  }
+
+  private async buildOneLocally() {
     const ctx = this.context();
     const steps = stepTasks<BuildStep>([
       { id: 'install', title: 'Dependencies' },
@@ -70,7 +123,10 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
     });
     running.catch(steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    return this.summarise(await running);
+  }
+
+  private summarise(result: BuildResult) {
     const { report } = result;
     return this.render(
       { id: result.id, app: result.name, outDir: result.outDir, logFile: result.logFile, report },
@@ -109,6 +165,7 @@ plan's limits is refused before anything is uploaded. The log is kept in .reyna/
       typecheck: this.flags.typecheck,
       install: this.flags.install,
       plan: this.flags.plan,
+      docker: this.dockerOptions,
       onApp: ({ dir, state, detail }) => {
         const wait = waiting.get(dir);
         if (state === 'done') wait?.resolve(detail);

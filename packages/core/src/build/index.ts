@@ -13,6 +13,7 @@ import { workerBuildOptions } from '../dev/_worker.js';
 import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
 import { contentTypeOf } from './_mime.js';
+import { loadEsbuild, loadVite } from './_tools.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
 import { type BuildLimits, checkLimits, formatBytes, type Plan, resolveLimits, type SizedFile } from './limits.js';
 
@@ -206,7 +207,7 @@ function viteError(error: unknown, dir: string): ReynaError {
 }
 
 async function buildClient(dir: string, outDir: string, finalOutDir: string, log: BuildLog): Promise<string> {
-  const vite = await import('vite');
+  const vite = await loadVite(dir);
   // Vite names the files it writes; name them where they will be, not in the staging dir.
   const staged = relative(dir, outDir);
   const final = relative(dir, join(finalOutDir, 'client'));
@@ -253,7 +254,7 @@ async function buildWorker(dir: string, entry: string, finalOutDir: string, stag
       hint: 'Create it, or point "build.worker" in reyna.json at your Worker module.',
     });
   }
-  const esbuild = await import('esbuild');
+  const esbuild = await loadEsbuild(dir);
   // Paths inside the output (source map `sources`) are relative to the final place, not to the staging dir,
   // so the same sources give the same bytes wherever they are built.
   const outfile = join(finalOutDir, 'worker', 'index.js');
@@ -309,7 +310,9 @@ function typeError(diagnostics: Diagnostic[]): ReynaError {
   );
 }
 
-async function coreVersion(): Promise<string> {
+export async function coreVersion(env: Record<string, string | undefined>): Promise<string> {
+  // Inside a Docker build the runner is one bundled file, and the host says which Reyna it is.
+  if (env.REYNA_CORE_VERSION) return env.REYNA_CORE_VERSION;
   const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
   return pkg.version as string;
 }
@@ -371,7 +374,7 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
       });
     }
 
-    let tools: Record<string, string> = { node: process.version, reyna: await coreVersion() };
+    let tools: Record<string, string> = { node: process.version, reyna: await coreVersion(ctx.env) };
     let worker: WorkerOutput;
     if (config.build?.command) {
       const command = config.build.command;
@@ -471,7 +474,7 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
 }
 
 /** Replaces `target` with `stage` by renames, so the output dir is never half old, half new. */
-async function swapInto(stage: string, target: string, trash: string): Promise<void> {
+export async function swapInto(stage: string, target: string, trash: string): Promise<void> {
   const had = await exists(target);
   if (had) await rename(target, trash);
   try {
@@ -510,6 +513,8 @@ export interface BuildAllOptions extends Omit<BuildOptions, 'dir' | 'onStep' | '
   concurrency?: number;
   /** App directories to build (default: every app under ctx.cwd, see findApps). */
   apps?: string[];
+  /** Build each app in Docker with these settings (see buildInDocker). */
+  docker?: { baseImage?: string; memory?: string; cpus?: number };
   onApp?: (event: { dir: string; state: 'start' | 'done' | 'failed'; detail?: string }) => void;
 }
 
@@ -539,8 +544,10 @@ export async function buildAll(ctx: Context, options: BuildAllOptions = {}): Pro
       const at = performance.now();
       options.onApp?.({ dir, state: 'start' });
       try {
-        const { apps: _apps, onApp: _onApp, concurrency: _concurrency, ...buildOptions } = options;
-        const result = await buildApp({ ...ctx, cwd: dir }, buildOptions);
+        const { apps: _apps, onApp: _onApp, concurrency: _concurrency, docker, ...buildOptions } = options;
+        const result = docker
+          ? await (await import('./docker.js')).buildInDocker({ ...ctx, cwd: dir }, { ...buildOptions, ...docker })
+          : await buildApp({ ...ctx, cwd: dir }, buildOptions);
         results[index] = { dir, ok: true, durationMs: Math.round(performance.now() - at), result };
         options.onApp?.({ dir, state: 'done', detail: `${result.report.durationMs} ms` });
       } catch (error) {
