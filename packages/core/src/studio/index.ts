@@ -1,0 +1,69 @@
+import { homedir } from 'node:os';
+import { credentialsPath } from '../doctor.js';
+import type { CreatedToken, WhoAmI } from '../protocol/api.js';
+import { StudioClient } from './client.js';
+import { normalizeServerUrl, type ResolveOptions, resolveStudio, saveCredentials } from './credentials.js';
+
+export { StudioClient, type StudioClientOptions } from './client.js';
+export {
+  normalizeServerUrl,
+  readCredentials,
+  resolveStudio,
+  type StudioTarget,
+  saveCredentials,
+} from './credentials.js';
+
+export interface StudioIO {
+  fetch?: typeof globalThis.fetch;
+  signal?: AbortSignal;
+}
+
+export interface LoginResult {
+  server: string;
+  user: WhoAmI['user'];
+  credentialsPath: string;
+}
+
+/**
+ * Checks the token against the server (GET /v1/whoami) and saves it, for that server, in the credentials file
+ * (mode 0600), which makes the server the default.
+ * @example await login({ env: process.env, server: 'http://127.0.0.1:8787', token })
+ */
+export async function login(
+  options: ResolveOptions & StudioIO & { server: string; token: string },
+): Promise<LoginResult> {
+  const server = normalizeServerUrl(options.server);
+  const who = await new StudioClient({
+    server,
+    token: options.token,
+    fetch: options.fetch,
+    signal: options.signal,
+  }).whoami();
+  const path = credentialsPath(options.env, options.homedir ?? homedir());
+  await saveCredentials(path, server, options.token);
+  return { server, user: who.user, credentialsPath: path };
+}
+
+/** Who the configured token belongs to, on which server. */
+export async function whoami(
+  options: ResolveOptions & StudioIO,
+): Promise<WhoAmI & { server: string; tokenSource: string }> {
+  const target = await resolveStudio(options);
+  const who = await new StudioClient({ ...target, fetch: options.fetch, signal: options.signal }).whoami();
+  return { ...who, server: target.server, tokenSource: target.tokenSource };
+}
+
+/** Creates a token for `user` (created when new); needs an admin's token. */
+export async function createServerToken(
+  options: ResolveOptions & StudioIO & { user: string; name?: string; admin?: boolean },
+): Promise<CreatedToken & { server: string }> {
+  const target = await resolveStudio(options);
+  const made = await new StudioClient({ ...target, fetch: options.fetch, signal: options.signal }).createToken(
+    options.user,
+    {
+      name: options.name,
+      admin: options.admin,
+    },
+  );
+  return { ...made, server: target.server };
+}

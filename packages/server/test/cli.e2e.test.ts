@@ -1,0 +1,142 @@
+// Spawns the built `reyna` binary (packages/cli/bin/run.js; run the build first) as a user would: server start on a
+// free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bin, cleanEnv, reyna } from '../../cli/test/_reyna.js';
+import { need } from '../../cli/test/_services.js';
+
+const built = need(
+  'the built reyna CLI',
+  existsSync(join(bin, '../../dist/commands/server/start.js')),
+  'run `npm run build`',
+);
+const home = mkdtempSync(join(tmpdir(), 'reyna-server-e2e-'));
+const dataDir = join(home, 'studio');
+const children: ChildProcess[] = [];
+
+interface Started {
+  child: ChildProcess;
+  info: { url: string; port: number; store: string; dataDir: string; ownerToken?: string; readyMs: number };
+  stderr: () => string;
+}
+
+function start(): Promise<Started> {
+  const child = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json'], {
+    env: cleanEnv(home),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s: ${stderr}`)), 20_000);
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line) {
+        clearTimeout(timer);
+        resolve({ child, info: JSON.parse(line), stderr: () => stderr });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+}
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe.runIf(built)('reyna server start (the real binary)', () => {
+  it('serves, logs in, creates tokens, and keeps its data across a restart', async () => {
+    const first = await start();
+    const { url, ownerToken } = first.info;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ownerToken).toMatch(/^reyna_/);
+    expect(first.info.store).toBe('pglite');
+
+    const health = await fetch(`${url}/healthz`);
+    expect(await health.json()).toMatchObject({ ok: true, store: 'pglite' });
+    // Structured JSON logs on stderr, with a request id that the response carries too.
+    const rid = health.headers.get('x-request-id');
+    await new Promise((r) => setTimeout(r, 100));
+    const logLine = first
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.requestId === rid);
+    expect(logLine).toMatchObject({ msg: 'request', path: '/healthz', status: 200 });
+
+    const opts = { cwd: home, home };
+    const login = await reyna(['login', '--server', url, '--token', ownerToken as string, '--json'], opts);
+    expect(login.code, login.stderr).toBe(0);
+    const creds = join(home, 'config', 'reyna', 'credentials.json');
+    expect(statSync(creds).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(login.stdout)).toMatchObject({ server: url, user: { name: 'owner', admin: true } });
+
+    const who = await reyna(['whoami', '--json'], opts);
+    expect(JSON.parse(who.stdout)).toMatchObject({ user: { name: 'owner' }, server: url });
+
+    const made = await reyna(['server', 'token', 'create', '--user', 'alice', '--json'], opts);
+    expect(made.code, made.stderr).toBe(0);
+    const alice = JSON.parse(made.stdout);
+    // REYNA_SERVER / REYNA_TOKEN win over the credentials file.
+    const asAlice = await reyna(['whoami', '--json'], {
+      ...opts,
+      env: { REYNA_SERVER: url, REYNA_TOKEN: alice.token },
+    });
+    expect(JSON.parse(asAlice.stdout).user).toMatchObject({ name: 'alice', admin: false });
+    const denied = await reyna(['server', 'token', 'create', '--user', 'bob', '--json'], {
+      ...opts,
+      env: { REYNA_TOKEN: alice.token },
+    });
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout).error).toMatchObject({ code: 'E_FORBIDDEN' });
+
+    const app = await (
+      await fetch(`${url}/v1/apps`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.token}` },
+        body: JSON.stringify({ name: 'kept' }),
+      })
+    ).json();
+    // A SIGTERM is a normal way to stop a server: it closes and exits 0.
+    expect(await stop(first.child)).toBe(0);
+
+    const second = await start();
+    expect(second.info.ownerToken).toBeUndefined();
+    const again = await fetch(`${second.info.url}/v1/apps/${app.id}`, {
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
+    expect(await again.json()).toMatchObject({ id: app.id, name: 'kept' });
+    const revoked = await fetch(`${second.info.url}/v1/tokens/${alice.info.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${alice.token}` },
+    });
+    expect(revoked.status).toBe(200);
+    const bad = await reyna(['whoami', '--json'], {
+      ...opts,
+      env: { REYNA_SERVER: second.info.url, REYNA_TOKEN: alice.token },
+    });
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).error.code).toBe('E_UNAUTHORIZED');
+    await stop(second.child);
+  }, 60_000);
+
+  it('refuses a bad port with a usage error', async () => {
+    const r = await reyna(['server', 'start', '--port', '70000'], { cwd: home, home });
+    expect(r.code).toBe(2);
+  });
+});
