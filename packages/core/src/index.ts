@@ -50,6 +50,18 @@ export {
   type WorkerBinding,
   type WorkerMetadata,
 } from './deploy/adapters/cloudflare.js';
+export {
+  applyDeploy,
+  type CloudflareSettings,
+  type DeploymentRecord,
+  type DeployOptions,
+  type DeployPlan,
+  type DeployResult,
+  listDeployments,
+  planDeploy,
+  rollbackDeploy,
+  type TargetName,
+} from './deploy/index.js';
 export type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from './deploy/target.js';
 export { type DevEvent, type DevOptions, type DevServer, isWorkerPath, startDev } from './dev/index.js';
 export {

@@ -1,0 +1,28 @@
+import { listDeployments } from '@reyna/core';
+import { BaseCommand } from '../../base-command.js';
+import { cloudflareSettings, targetFlags } from '../../shared-deploy-flags.js';
+
+export default class DeploymentsList extends BaseCommand<typeof DeploymentsList> {
+  static override summary = "List the app's deployments on its target, the one serving first.";
+  static override examples = ['<%= config.bin %> deployments list --target cloudflare'];
+  static override flags = { ...targetFlags };
+
+  async run() {
+    const deployments = await listDeployments(this.context(), {
+      target: this.flags.target,
+      cloudflare: cloudflareSettings(this.flags, process.env),
+    });
+    return this.render({ deployments }, () => {
+      const c = this.colors;
+      if (deployments.length === 0) this.log('No deployments yet.');
+      for (const d of deployments) {
+        const versions = d.versions
+          .map((v) => `${v.versionId}${v.percentage === 100 ? '' : ` ${v.percentage}%`}`)
+          .join(', ');
+        this.log(
+          `${d.active ? c.green('●') : ' '} ${d.createdOn}  ${d.id}  ${versions}${d.message ? c.dim(`  ${d.message}`) : ''}`,
+        );
+      }
+    });
+  }
+}

@@ -1,0 +1,32 @@
+import { Args, Flags } from '@oclif/core';
+import { rollbackDeploy } from '@reyna/core';
+import { BaseCommand } from '../base-command.js';
+import { flag } from '../flags.js';
+import { cloudflareSettings, targetFlags } from '../shared-deploy-flags.js';
+
+export default class Rollback extends BaseCommand<typeof Rollback> {
+  static override summary = 'Serve an earlier version again: the one given, or the one before the current.';
+  static override description = `A rollback is a new deployment that points at an older, immutable version, so \
+it restores that content exactly. \`reyna deployments list\` shows the version ids.`;
+  static override examples = ['<%= config.bin %> rollback', '<%= config.bin %> rollback 0c2f…-version-id'];
+  static override args = {
+    version: Args.string({ description: 'Version to serve (default: the one before the current).' }),
+  };
+  static override flags = {
+    ...targetFlags,
+    message: flag('message', Flags.string({ char: 'm', description: 'A note kept with the deployment.' })),
+  };
+
+  async run() {
+    const deployment = await rollbackDeploy(this.context(), {
+      target: this.flags.target,
+      message: this.flags.message,
+      cloudflare: cloudflareSettings(this.flags, process.env),
+      ...(this.args.version ? { version: this.args.version } : {}),
+    });
+    return this.render({ deployment }, () => {
+      const serving = deployment.versions.map((v) => v.versionId).join(', ');
+      this.log(`${this.colors.green('✔')} Rolled back: now serving ${this.colors.bold(serving)}`);
+    });
+  }
+}

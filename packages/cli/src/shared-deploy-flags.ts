@@ -1,0 +1,39 @@
+import { Flags } from '@oclif/core';
+import type { CloudflareSettings, TargetName } from '@reyna/core';
+import { flag } from './flags.js';
+
+/** Flags every deploy-related command takes: where, and as whom on Cloudflare. */
+export const targetFlags = {
+  target: flag(
+    'target',
+    Flags.option({
+      options: ['local', 'cloudflare'] as const,
+      description: "Where to deploy (default: reyna.json's deploy.target, else local).",
+    })(),
+  ),
+  'account-id': flag(
+    'account-id',
+    Flags.string({ description: 'Cloudflare account id (default: CLOUDFLARE_ACCOUNT_ID, then reyna.json).' }),
+  ),
+  'cloudflare-api-url': flag(
+    'cloudflare-api-url',
+    Flags.string({ description: 'Base URL of the Cloudflare API (for a proxy or a test double).', hidden: true }),
+  ),
+};
+
+/** Cloudflare's own variable names are what its users already have set; Reyna's twins win when both are. */
+export function cloudflareSettings(
+  flags: { 'account-id'?: string; 'cloudflare-api-url'?: string },
+  env: NodeJS.ProcessEnv,
+): CloudflareSettings {
+  const accountId = flags['account-id'] ?? env.CLOUDFLARE_ACCOUNT_ID;
+  const apiToken = env.CLOUDFLARE_API_TOKEN;
+  const baseURL = flags['cloudflare-api-url'];
+  return {
+    ...(accountId ? { accountId } : {}),
+    ...(apiToken ? { apiToken } : {}),
+    ...(baseURL ? { baseURL } : {}),
+  };
+}
+
+export type { TargetName };

@@ -1,0 +1,145 @@
+import { resolve } from 'node:path';
+import { readBuildReport } from '../build/index.js';
+import { readConfig } from '../config.js';
+import type { Context } from '../context.js';
+import { ReynaError } from '../errors.js';
+import type { ReynaConfig } from '../protocol/config.js';
+import type {
+  CloudflareDeployEvent,
+  CloudflareDeploymentRecord,
+  CloudflareDeployResult,
+  CloudflarePlan,
+} from './adapters/cloudflare.js';
+
+export type TargetName = 'local' | 'cloudflare';
+
+/** What the caller knows about Cloudflare; the CLI fills it from the environment and flags. */
+export interface CloudflareSettings {
+  apiToken?: string;
+  accountId?: string;
+  baseURL?: string;
+}
+
+export interface DeployOptions {
+  /** App directory, relative to ctx.cwd. */
+  dir?: string;
+  /** Default: reyna.json's `deploy.target`, else local. */
+  target?: TargetName;
+  /** Default: reyna.json's `appId`. */
+  appId?: string;
+  message?: string;
+  cloudflare?: CloudflareSettings;
+  onProgress?: (event: CloudflareDeployEvent) => void;
+}
+
+export type DeployPlan = CloudflarePlan;
+export type DeployResult = CloudflareDeployResult;
+export type DeploymentRecord = CloudflareDeploymentRecord;
+
+interface Resolved {
+  config: ReynaConfig;
+  appDir: string;
+  outDir: string;
+  target: TargetName;
+}
+
+async function resolveApp(ctx: Context, options: DeployOptions): Promise<Resolved> {
+  const appDir = resolve(ctx.cwd, options.dir ?? '.');
+  const config = await readConfig(appDir);
+  const target = options.target ?? config.deploy?.target ?? 'local';
+  const outDir = resolve(appDir, config.build?.outDir ?? 'dist');
+  return { config, appDir, outDir, target };
+}
+
+function notYet(target: TargetName): never {
+  throw new ReynaError('E_TARGET_UNAVAILABLE', `Deploying to the ${target} target is not available in this version`, {
+    hint: 'Deploy to Cloudflare with `reyna deploy --target cloudflare`.',
+  });
+}
+
+function cloudflareAccount(config: ReynaConfig, settings: CloudflareSettings = {}): string {
+  const accountId = settings.accountId ?? config.deploy?.accountId;
+  if (!accountId) {
+    throw new ReynaError('E_CLOUDFLARE_ACCOUNT_MISSING', 'No Cloudflare account id', {
+      hint: 'Set CLOUDFLARE_ACCOUNT_ID, or "deploy": {"accountId": "…"} in reyna.json.',
+    });
+  }
+  return accountId;
+}
+
+function cloudflareToken(settings: CloudflareSettings = {}): string {
+  if (!settings.apiToken) {
+    throw new ReynaError('E_CLOUDFLARE_TOKEN_MISSING', 'No Cloudflare API token', {
+      hint: 'Create one with the "Edit Cloudflare Workers" template at https://dash.cloudflare.com/profile/api-tokens and set CLOUDFLARE_API_TOKEN.',
+    });
+  }
+  return settings.apiToken;
+}
+
+const workerName = (config: ReynaConfig) => config.deploy?.workerName ?? config.name;
+
+/**
+ * Says what `reyna deploy` would do, reading the app's build: files (HTML with the APP_ID injected), sizes,
+ * bindings, target. Nothing is sent anywhere; `--dry-run` prints this.
+ */
+export async function planDeploy(ctx: Context, options: DeployOptions = {}): Promise<DeployPlan> {
+  const { config, outDir, target } = await resolveApp(ctx, options);
+  const appId = options.appId ?? config.appId;
+  if (!appId) {
+    throw new ReynaError('E_NO_APP_ID', `${config.name} has no APP_ID yet`, {
+      hint: 'Link it to a studio server app (`reyna apps create`), or pass one: `reyna deploy --app ID`.',
+    });
+  }
+  await readBuildReport(outDir);
+  if (target !== 'cloudflare') notYet(target);
+  const { planCloudflareDeploy } = await import('./adapters/cloudflare.js');
+  return planCloudflareDeploy(ctx, {
+    dir: outDir,
+    appId,
+    accountId: cloudflareAccount(config, options.cloudflare),
+    workerName: workerName(config),
+    ...(config.deploy?.compatibilityDate ? { compatibilityDate: config.deploy.compatibilityDate } : {}),
+    ...(options.message === undefined ? {} : { message: options.message }),
+  });
+}
+
+/** Carries out a plan from planDeploy. */
+export async function applyDeploy(ctx: Context, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
+  const { applyCloudflareDeploy } = await import('./adapters/cloudflare.js');
+  return applyCloudflareDeploy(ctx, plan, {
+    apiToken: cloudflareToken(options.cloudflare),
+    ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+}
+
+/** The app's deployments on its target, newest (serving) first. */
+export async function listDeployments(ctx: Context, options: DeployOptions = {}): Promise<DeploymentRecord[]> {
+  const { config, target } = await resolveApp(ctx, options);
+  if (target !== 'cloudflare') notYet(target);
+  const { listCloudflareDeployments } = await import('./adapters/cloudflare.js');
+  return listCloudflareDeployments(ctx, {
+    apiToken: cloudflareToken(options.cloudflare),
+    accountId: cloudflareAccount(config, options.cloudflare),
+    workerName: workerName(config),
+    ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
+  });
+}
+
+/** Serves an earlier version again: `version`, or the one before the version serving now. */
+export async function rollbackDeploy(
+  ctx: Context,
+  options: DeployOptions & { version?: string } = {},
+): Promise<DeploymentRecord> {
+  const { config, target } = await resolveApp(ctx, options);
+  if (target !== 'cloudflare') notYet(target);
+  const { rollbackCloudflare } = await import('./adapters/cloudflare.js');
+  return rollbackCloudflare(ctx, {
+    apiToken: cloudflareToken(options.cloudflare),
+    accountId: cloudflareAccount(config, options.cloudflare),
+    workerName: workerName(config),
+    ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
+    ...(options.version === undefined ? {} : { versionId: options.version }),
+    ...(options.message === undefined ? {} : { message: options.message }),
+  });
+}
