@@ -85,6 +85,19 @@ describe('reyna build', () => {
     expect(error.message).toContain(`src/main.tsx:${line}:7`);
     expect(error.hint).toContain('--no-typecheck');
     expect(files(join(app, 'dist'))).toEqual(before);
+
+    // A passing check is remembered; a new file is still checked.
+    writeFileSync(
+      main,
+      readFileSync(main, 'utf8').replace("const answer: number = 'forty-two';", 'const answer = 42;'),
+    );
+    expect((await reyna(['build'], { cwd: app, home })).code).toBe(0);
+    const cached = await reyna(['build'], { cwd: app, home });
+    expect(cached.stdout + cached.stderr).toContain('up to date');
+    writeFileSync(join(app, 'src/extra.ts'), 'export const wrong: string = 1;\n');
+    const added = await reyna(['build', '--json'], { cwd: app, home });
+    expect(added.code).toBe(1);
+    expect(JSON.parse(added.stdout).error.message).toContain('src/extra.ts:1:14');
   });
 
   it('a syntax error in the Worker names its place', async () => {

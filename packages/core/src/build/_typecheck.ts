@@ -1,6 +1,66 @@
-import { access } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { run } from '../_exec.js';
+
+/**
+ * What a passing check read: every file tsc loaded (with size and mtime) and every directory under the project
+ * (with its entries, so a new file shows). When none of it changed, the check would pass again and is skipped,
+ * as `tsc -b` skips an up-to-date project, but without writing .tsbuildinfo files into the app's sources.
+ */
+interface CheckedProject {
+  key: string;
+  files: Record<string, [number, number]>;
+  dirs: Record<string, string>;
+}
+type CheckCache = Record<string, CheckedProject>;
+
+const NOT_SOURCES = new Set(['node_modules', '.git', '.reyna', 'dist', '.turbo']);
+
+async function dirSignatures(root: string, out: Record<string, string> = {}): Promise<Record<string, string>> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  out[root] = entries
+    .map((e) => e.name)
+    .sort()
+    .join('/');
+  for (const entry of entries) {
+    if (entry.isDirectory() && !NOT_SOURCES.has(entry.name)) await dirSignatures(join(root, entry.name), out);
+  }
+  return out;
+}
+
+async function fileStamps(paths: string[]): Promise<Record<string, [number, number]>> {
+  const out: Record<string, [number, number]> = {};
+  await Promise.all(
+    paths.map(async (path) => {
+      const info = await stat(path).catch(() => undefined);
+      out[path] = info ? [info.size, info.mtimeMs] : [-1, -1];
+    }),
+  );
+  return out;
+}
+
+async function projectKey(tsc: string, project: string, appDir: string): Promise<string> {
+  const hash = createHash('sha256');
+  const tscInfo = await stat(tsc).catch(() => undefined);
+  hash.update(`${tsc}\0${tscInfo?.mtimeMs ?? 0}\0`);
+  for (const file of [project, join(appDir, 'package.json'), join(appDir, 'package-lock.json')]) {
+    hash.update(await readFile(file).catch(() => Buffer.alloc(0)));
+    hash.update('\0');
+  }
+  hash.update(JSON.stringify(await dirSignatures(join(appDir, 'node_modules', '@types'))));
+  return hash.digest('hex');
+}
+
+async function upToDate(entry: CheckedProject | undefined, key: string, project: string): Promise<boolean> {
+  if (!entry || entry.key !== key) return false;
+  const files = await fileStamps(Object.keys(entry.files));
+  for (const [path, [size, mtime]] of Object.entries(entry.files)) {
+    const now = files[path] as [number, number];
+    if (now[0] !== size || now[1] !== mtime) return false;
+  }
+  return JSON.stringify(await dirSignatures(dirname(project))) === JSON.stringify(entry.dirs);
+}
 
 export interface Diagnostic {
   file: string;
@@ -16,6 +76,7 @@ const LINE = /^(.+?)\((\d+),(\d+)\): error (TS\d+): (.*)$/;
 export function parseTscOutput(output: string, projectDir: string, appDir: string): Diagnostic[] {
   const found: Diagnostic[] = [];
   for (const line of output.split('\n')) {
+    if (isAbsolute(line.trim()) && !line.includes('): error ')) continue; // --listFiles
     const match = LINE.exec(line.trimEnd());
     if (!match) {
       // tsc continues a long message on indented lines.
@@ -61,34 +122,70 @@ export async function tsProjects(appDir: string, workerEntry: string): Promise<s
   return found;
 }
 
-/** Type-checks each project with `tsc --noEmit`; returns every error with its place. */
+export interface TypecheckResult {
+  ran: boolean;
+  /** Projects skipped because nothing they read changed since they last passed. */
+  upToDate: number;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Type-checks each project with `tsc --noEmit`; returns every error with its place. A project that passed and
+ * whose inputs are unchanged is not checked again (the record is in `.reyna/cache/typecheck.json`).
+ */
 export async function typecheck(
   appDir: string,
   workerEntry: string,
   options: { signal?: AbortSignal; log: (text: string) => void },
-): Promise<{ ran: boolean; diagnostics: Diagnostic[] }> {
+): Promise<TypecheckResult> {
   const tsc = await findTsc(appDir);
   const projects = await tsProjects(appDir, workerEntry);
-  if (!tsc || projects.length === 0) return { ran: false, diagnostics: [] };
+  if (!tsc || projects.length === 0) return { ran: false, upToDate: 0, diagnostics: [] };
+  const cacheFile = join(appDir, '.reyna', 'cache', 'typecheck.json');
+  const cache: CheckCache = JSON.parse(await readFile(cacheFile, 'utf8').catch(() => '{}'));
+  let skipped = 0;
   const results = await Promise.all(
-    projects.map((project) =>
-      run(tsc, ['-p', project, '--noEmit', '--pretty', 'false'], {
+    projects.map(async (project) => {
+      const key = await projectKey(tsc, project, appDir);
+      if (await upToDate(cache[project], key, project)) {
+        skipped++;
+        return undefined;
+      }
+      const result = await run(tsc, ['-p', project, '--noEmit', '--pretty', 'false', '--listFiles'], {
         cwd: appDir,
         signal: options.signal,
         timeout: 5 * 60_000,
-      }).then((result) => ({ project, result })),
-    ),
+      });
+      return { project, key, result };
+    }),
   );
   const diagnostics: Diagnostic[] = [];
-  for (const { project, result } of results) {
+  for (const ran of results) {
+    if (!ran) continue;
+    const { project, key, result } = ran;
     const output = result.stdout + result.stderr;
-    if (output.trim()) options.log(output.trimEnd());
     const found = parseTscOutput(output, dirname(project), appDir);
+    const read = output.split('\n').filter((line) => isAbsolute(line.trim()) && !line.includes('): error '));
+    const shown = output
+      .split('\n')
+      .filter((line) => !read.includes(line))
+      .join('\n')
+      .trimEnd();
+    if (shown) options.log(shown);
+    if (result.exitCode === 0 && found.length === 0) {
+      cache[project] = {
+        key,
+        files: await fileStamps(read.map((l) => l.trim())),
+        dirs: await dirSignatures(dirname(project)),
+      };
+    } else delete cache[project];
     if (result.exitCode !== 0 && found.length === 0 && !result.aborted) {
       // tsc failed without a diagnostic we can place (a broken tsconfig, say): still a failure.
       diagnostics.push({ file: relative(appDir, project), line: 1, column: 1, code: 'TSC', message: output.trim() });
     }
     diagnostics.push(...found);
   }
-  return { ran: true, diagnostics };
+  await mkdir(dirname(cacheFile), { recursive: true });
+  await writeFile(cacheFile, JSON.stringify(cache));
+  return { ran: true, upToDate: skipped, diagnostics };
 }

@@ -410,8 +410,12 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
       if (options.typecheck === false) skip('typecheck', 'skipped');
       const checking =
         options.typecheck === false
-          ? Promise.resolve({ ran: false, diagnostics: [] as Diagnostic[] })
-          : step('typecheck', () => typecheck(dir, entry, { signal: ctx.signal, log: (text) => log.write(text) }));
+          ? Promise.resolve({ ran: false, upToDate: 0, diagnostics: [] as Diagnostic[] })
+          : step(
+              'typecheck',
+              () => typecheck(dir, entry, { signal: ctx.signal, log: (text) => log.write(text) }),
+              (r) => (!r.ran ? 'no TypeScript project' : r.upToDate > 0 ? `${r.upToDate} project(s) up to date` : ''),
+            );
       checking.catch(() => {});
       const bundling = Promise.all([
         step('client', () => buildClient(dir, join(stage, 'client'), outDir, log)),
