@@ -127,9 +127,13 @@ CREATE TABLE user_requests (
 
 /** Applies the steps a database lacks, each in its own transaction; safe when several servers start at once. */
 export async function migrate(sql: Sql): Promise<number[]> {
-  await sql.query(
-    `CREATE TABLE IF NOT EXISTS reyna_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
-  );
+  // IF NOT EXISTS alone still races when several servers start at once on PostgreSQL: take turns.
+  await sql.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(726179)');
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS reyna_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+  });
   const applied: number[] = [];
   for (const step of MIGRATIONS) {
     const done = await sql.transaction(async (tx) => {

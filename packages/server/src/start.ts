@@ -44,17 +44,24 @@ export async function startServer(options: StartOptions): Promise<StartedServer>
   const started = performance.now();
   const { env } = options;
   const limits = limitsFromEnv(env);
-  const logger =
-    options.logger ?? (await pinoLogger(env.REYNA_LOG_LEVEL ?? 'info', options.logStream ?? process.stderr));
+  // Hono, pino and the routes load while PGlite starts, instead of after it.
+  const modules = Promise.all([import('./server.js'), import('./listen.js')]);
+  const loggerReady = options.logger
+    ? Promise.resolve(options.logger)
+    : pinoLogger(env.REYNA_LOG_LEVEL ?? 'info', options.logStream ?? process.stderr);
+  modules.catch(() => {});
+  loggerReady.catch(() => {});
   const backends: Backends = await openBackends({
     dataDir: options.dataDir,
     databaseUrl: env.DATABASE_URL || undefined,
     databaseSchema: env.REYNA_DATABASE_SCHEMA || undefined,
     natsUrl: env.NATS_URL || undefined,
+    // 0 makes a fresh data dir run initdb instead of copying the prepared one (for bench/server-start).
+    prepared: env.REYNA_SERVER_PREPARED !== '0',
   });
   try {
     const owner = await backends.store.bootstrap();
-    const [{ createServer }, { listen }] = await Promise.all([import('./server.js'), import('./listen.js')]);
+    const [[{ createServer }, { listen }], logger] = await Promise.all([modules, loggerReady]);
     const app = createServer({ ...backends, limits, logger, version: VERSION });
     const listening = await listen(app, { port: options.port, host: options.host });
     logger.info(

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { PGlite } from '@electric-sql/pglite';
+import { extractTar } from '../_tar.js';
 import type { Sql, SqlTx } from '../sql.js';
 
 /** The initdb'ed data dir made at build time (scripts/prepare-pgdata.mjs): loading it skips a ~4 s initdb. */
@@ -16,8 +18,18 @@ export async function openPglite(dataDir: string | undefined, options: { prepare
   const fresh = dataDir === undefined || !existsSync(join(dataDir, 'PG_VERSION'));
   let loadDataDir: Blob | undefined;
   if (fresh && options.prepared !== false) {
-    const tar = await readFile(PREPARED_DATA_DIR).catch(() => undefined);
-    if (tar) loadDataDir = new Blob([tar]);
+    const tgz = await readFile(PREPARED_DATA_DIR).catch(() => undefined);
+    if (tgz && dataDir !== undefined) {
+      // Writing the files ourselves and opening them as an existing data dir is about twice as fast as PGlite's
+      // loadDataDir, which unpacks into memory and then copies to disk.
+      const staging = `${dataDir}.prepare-${process.pid}`;
+      await rm(staging, { recursive: true, force: true });
+      await extractTar(gunzipSync(tgz), staging);
+      await rm(dataDir, { recursive: true, force: true });
+      await rename(staging, dataDir);
+    } else if (tgz) {
+      loadDataDir = new Blob([gunzipSync(tgz)]);
+    }
   }
   const db = await PGlite.create(dataDir, loadDataDir ? { loadDataDir } : {});
   return wrap(db);

@@ -19,7 +19,22 @@ export async function openPostgres(options: PostgresOptions): Promise<Sql> {
     max: options.max ?? 10,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
-  if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  if (schema) {
+    // CREATE SCHEMA IF NOT EXISTS still fails when two servers run it at once: take turns.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(726178)');
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      await pool.end();
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
   const txOf = (q: {
     query: (text: string, params?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }>;
   }): SqlTx => ({
