@@ -130,7 +130,14 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
   private summarise(result: BuildResult) {
     const { report } = result;
     return this.render(
-      { id: result.id, app: result.name, outDir: result.outDir, logFile: result.logFile, report },
+      {
+        id: result.id,
+        app: result.name,
+        outDir: result.outDir,
+        logFile: result.logFile,
+        report,
+        record: result.record,
+      },
       () => {
         const c = this.colors;
         const out = relative(process.cwd(), result.outDir) || '.';
@@ -142,6 +149,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
           `  worker  ${formatBytes(report.worker.rawBytes)} (${formatBytes(report.worker.gzipBytes)} gzip, limit ${formatBytes(report.limits.workerGzipBytes)} on ${report.plan})`,
         );
         this.log(c.dim(`  log     ${relative(process.cwd(), result.logFile)}`));
+        if (result.record?.recorded) this.log(c.dim(`  record  build ${result.record.buildId} on the studio server`));
       },
     );
   }

@@ -16,9 +16,11 @@ import { contentTypeOf } from './_mime.js';
 import { loadEsbuild, loadVite } from './_tools.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
 import { type BuildLimits, checkLimits, formatBytes, type Plan, resolveLimits, type SizedFile } from './limits.js';
+import { type RecordResult, recordBuild } from './record.js';
 
 export { contentTypeOf } from './_mime.js';
 export { type BuildLimits, checkLimits, formatBytes, PLAN_LIMITS, type Plan, resolveLimits } from './limits.js';
+export { type BuildOutcome, type RecordResult, recordBuild } from './record.js';
 
 export type BuildStep = 'install' | 'typecheck' | 'client' | 'worker' | 'check';
 export type StepState = 'start' | 'done' | 'skip';
@@ -71,6 +73,8 @@ export interface BuildResult {
   outDir: string;
   report: BuildReport;
   logFile: string;
+  /** Whether a build record went to the linked studio server, and if not, why. */
+  record?: RecordResult;
 }
 
 export const BUILD_REPORT = 'reyna-build.json';
@@ -466,10 +470,32 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     await writeFile(join(root, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
     if (root === stage) await swapInto(stage, outDir, join(dir, '.reyna', `old-${id}`));
     log.write(`built in ${report.durationMs} ms`);
-    return { id, dir, name: config.name, outDir, report, logFile: log.file };
+    const assetBytes = report.files.filter((f) => f.path.startsWith('client/')).reduce((n, f) => n + f.size, 0);
+    const record = await recordBuild(ctx, config, {
+      status: 'success',
+      durationMs: report.durationMs,
+      sizes: {
+        workerRaw: worker.rawBytes,
+        workerGzip: worker.gzipBytes,
+        assets: assetBytes,
+        files: report.files.length,
+      },
+      logs: log.lines.join('\n'),
+    });
+    if (!record.recorded && config.appId) ctx.logger.warn(`Build record not sent: ${record.reason}`);
+    return { id, dir, name: config.name, outDir, report, logFile: log.file, record };
   } catch (error) {
     if (error instanceof ReynaError) log.write(`error ${error.code}: ${error.message}`);
     else log.write(`error: ${(error as Error).stack ?? String(error)}`);
+    if (config.appId) {
+      const record = await recordBuild(ctx, config, {
+        status: 'failure',
+        durationMs: performance.now() - started,
+        sizes: {},
+        logs: log.lines.join('\n'),
+      }).catch((e: Error) => ({ recorded: false as const, reason: e.message }));
+      if (!record.recorded) ctx.logger.warn(`Build record not sent: ${record.reason}`);
+    }
     throw error;
   } finally {
     await rm(stage, { recursive: true, force: true });

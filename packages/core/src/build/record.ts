@@ -1,0 +1,55 @@
+import type { Context } from '../context.js';
+import { ReynaError } from '../errors.js';
+import { API_PREFIX, Build } from '../protocol/api.js';
+import type { ReynaConfig } from '../protocol/config.js';
+
+export interface BuildOutcome {
+  status: 'success' | 'failure';
+  durationMs: number;
+  sizes: Record<string, number>;
+  /** The tail of the build's log. */
+  logs: string;
+}
+
+export type RecordResult = { recorded: true; buildId: string } | { recorded: false; reason: string };
+
+/**
+ * Sends a build record (outcome, duration, sizes, log tail) to the studio server the app is linked to. An app
+ * that is not linked, or a machine with no credentials, records nothing; a server that cannot be reached is
+ * reported, never a reason to fail the build.
+ */
+export async function recordBuild(
+  ctx: Context,
+  config: ReynaConfig,
+  outcome: BuildOutcome,
+  options: { fetch?: typeof fetch; timeoutMs?: number } = {},
+): Promise<RecordResult> {
+  if (!config.appId) return { recorded: false, reason: 'the app is not linked to a studio server' };
+  const { resolveStudio } = await import('../studio/credentials.js');
+  let target: { server: string; token: string };
+  try {
+    target = await resolveStudio({
+      env: ctx.env,
+      server: ctx.env.REYNA_SERVER || config.server,
+      token: ctx.env.REYNA_TOKEN,
+    });
+  } catch (error) {
+    if (error instanceof ReynaError) return { recorded: false, reason: error.message };
+    throw error;
+  }
+  const { StudioClient } = await import('../studio/client.js');
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  const client = new StudioClient({ ...target, signal, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  try {
+    const build = await client.request('POST', `${API_PREFIX}/apps/${encodeURIComponent(config.appId)}/builds`, Build, {
+      status: outcome.status,
+      durationMs: Math.max(0, Math.round(outcome.durationMs)),
+      sizes: outcome.sizes,
+      logs: outcome.logs.slice(-100_000),
+    });
+    return { recorded: true, buildId: build.id };
+  } catch (error) {
+    const message = error instanceof ReynaError ? `${error.message}` : String((error as Error).message ?? error);
+    return { recorded: false, reason: `the studio server did not take the build record: ${message}` };
+  }
+}
