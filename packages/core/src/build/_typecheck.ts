@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { access, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { run } from '../_exec.js';
+import { pathExists } from '../_fs.js';
 
 /**
  * What a passing check read: every file tsc loaded (with size and mtime) and every directory under the project
@@ -96,20 +97,11 @@ export function parseTscOutput(output: string, projectDir: string, appDir: strin
   return found;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The app's own `tsc`: the TypeScript it pins is the one its code is written for. */
 export async function findTsc(appDir: string): Promise<string | undefined> {
   for (let dir = appDir; ; dir = dirname(dir)) {
     const bin = join(dir, 'node_modules', '.bin', 'tsc');
-    if (await exists(bin)) return bin;
+    if (await pathExists(bin)) return bin;
     if (dirname(dir) === dir) return undefined;
   }
 }
@@ -118,7 +110,7 @@ export async function findTsc(appDir: string): Promise<string | undefined> {
 export async function tsProjects(appDir: string, workerEntry: string): Promise<string[]> {
   const candidates = [join(appDir, 'tsconfig.json'), join(dirname(join(appDir, workerEntry)), 'tsconfig.json')];
   const found: string[] = [];
-  for (const path of new Set(candidates)) if (await exists(path)) found.push(path);
+  for (const path of new Set(candidates)) if (await pathExists(path)) found.push(path);
   return found;
 }
 

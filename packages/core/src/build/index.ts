@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import type { Message, Metafile } from 'esbuild';
 import { run } from '../_exec.js';
+import { pathExists } from '../_fs.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { workerBuildOptions } from '../dev/_worker.js';
@@ -84,15 +85,6 @@ function buildId(now = new Date()): string {
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Dependencies the app declares that no node_modules up the tree holds. */
 async function missingDependencies(dir: string): Promise<string[]> {
   let pkg: { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
@@ -106,7 +98,7 @@ async function missingDependencies(dir: string): Promise<string[]> {
   for (const name of names) {
     let found = false;
     for (let at = dir; ; at = dirname(at)) {
-      if (await exists(join(at, 'node_modules', name, 'package.json'))) {
+      if (await pathExists(join(at, 'node_modules', name, 'package.json'))) {
         found = true;
         break;
       }
@@ -253,7 +245,7 @@ interface WorkerOutput {
 }
 
 async function buildWorker(dir: string, entry: string, finalOutDir: string, stageDir: string): Promise<WorkerOutput> {
-  if (!(await exists(join(dir, entry)))) {
+  if (!(await pathExists(join(dir, entry)))) {
     throw new ReynaError('E_WORKER_ENTRY_MISSING', `The Worker entry ${entry} does not exist`, {
       hint: 'Create it, or point "build.worker" in reyna.json at your Worker module.',
     });
@@ -505,7 +497,7 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
 
 /** Replaces `target` with `stage` by renames, so the output dir is never half old, half new. */
 export async function swapInto(stage: string, target: string, trash: string): Promise<void> {
-  const had = await exists(target);
+  const had = await pathExists(target);
   if (had) await rename(target, trash);
   try {
     await mkdir(dirname(target), { recursive: true });
@@ -523,7 +515,7 @@ const SKIP = new Set(['node_modules', '.git', 'dist', '.reyna', '.turbo', '.tmp'
 export async function findApps(root: string, depth = 3): Promise<string[]> {
   const found: string[] = [];
   async function visit(dir: string, level: number): Promise<void> {
-    if (await exists(join(dir, 'reyna.json'))) {
+    if (await pathExists(join(dir, 'reyna.json'))) {
       found.push(dir);
       return;
     }
