@@ -1,0 +1,29 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { flag } from '../../flags.js';
+import { studioFlags, syncOptions } from '../../sync-flags.js';
+
+export default class BlobGet extends BaseCommand<typeof BlobGet> {
+  static override summary = 'Download a blob by its hash (to stdout, or a file with -o).';
+  static override examples = ['<%= config.bin %> blob get 9f86d0… -o logo.png'];
+  static override args = { hash: Args.string({ description: 'SHA-256 of the blob.', required: true }) };
+  static override flags = {
+    ...studioFlags,
+    output: flag('output', Flags.string({ char: 'o', description: 'Write to this file (atomically).' })),
+  };
+
+  async run() {
+    const { getBlob } = await import('@reyna/core/buckets');
+    const result = await getBlob({
+      ...syncOptions(this.context(), this.flags),
+      sha256: this.args.hash,
+      output: this.flags.output,
+    });
+    if (result.data && !this.json) {
+      process.stdout.write(result.data);
+      return;
+    }
+    const { data: _data, ...rest } = result;
+    return this.render(rest, () => this.log(`${this.colors.green('✔')} ${result.size} bytes → ${result.output}`));
+  }
+}

@@ -1,0 +1,31 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../base-command.js';
+import { flag } from '../../flags.js';
+import { summaryLine, syncOptions, transferFlags } from '../../sync-flags.js';
+
+export default class BucketPut extends BaseCommand<typeof BucketPut> {
+  static override summary = 'Put a file into a bucket.';
+  static override examples = ['<%= config.bin %> bucket put photos cat.jpg --key 2024/cat.jpg'];
+  static override args = {
+    name: Args.string({ description: 'Bucket name.', required: true }),
+    file: Args.string({ description: 'File to put.', required: true }),
+  };
+  static override flags = {
+    ...transferFlags,
+    key: flag('key', Flags.string({ description: "Object key (default: the file's name)." })),
+  };
+
+  async run() {
+    const { putObject } = await import('@reyna/core/buckets');
+    const result = await putObject({
+      ...syncOptions(this.context(), this.flags),
+      name: this.args.name,
+      file: this.args.file,
+      key: this.flags.key,
+    });
+    return this.render(result, () => {
+      this.log(`${this.colors.green('✔')} ${result.bucket.name}/${result.object.key} (${result.object.sha256})`);
+      this.log(this.colors.dim(summaryLine(result.summary)));
+    });
+  }
+}

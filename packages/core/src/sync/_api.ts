@@ -1,0 +1,287 @@
+import type { z } from 'zod';
+import { ReynaError } from '../errors.js';
+import {
+  API_PREFIX,
+  App,
+  AppList,
+  BLOB_BATCH_TYPE,
+  BlobBatchResponse,
+  type CommitRequest,
+  ErrorBody,
+  MAX_MISSING_QUERY,
+  MissingResponse,
+  Revision,
+  RevisionWithFiles,
+} from '../protocol/api.js';
+
+/** How the transfer client talks to a studio server: where, as whom, and how patiently. */
+export interface ApiOptions {
+  server: string;
+  token: string;
+  fetch?: typeof globalThis.fetch;
+  signal?: AbortSignal;
+  /** Per request, in ms (default 60 s). */
+  timeoutMs?: number;
+  /** Tries per request, the first included (default 4). */
+  attempts?: number;
+  /** First backoff in ms, doubled each retry (default 250). */
+  backoffMs?: number;
+}
+
+interface Call {
+  method: string;
+  path: string;
+  json?: unknown;
+  body?: Uint8Array;
+  headers?: Record<string, string>;
+  /** Statuses answered as they are (no error), e.g. 404 when asking whether something exists. */
+  accept?: number[];
+  /** Whether a failed try may be repeated: false for requests that are not idempotent. */
+  retry?: boolean;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * The studio client of sync and buckets: every call has a timeout and is retried with backoff when the network
+ * or the server stumbles (429 honours Retry-After); the server's `{ error }` becomes a ReynaError with its code.
+ */
+export class Api {
+  readonly server: string;
+  private readonly fetch: typeof globalThis.fetch;
+
+  constructor(readonly options: ApiOptions) {
+    this.server = options.server;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** One request with timeout and retries; answers the Response of the last try. */
+  async send(call: Call): Promise<Response> {
+    const attempts = call.retry === false ? 1 : (this.options.attempts ?? 4);
+    const timeoutMs = this.options.timeoutMs ?? 60_000;
+    const url = `${this.server}${call.path}`;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      this.options.signal?.throwIfAborted();
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
+      let res: Response | undefined;
+      try {
+        res = await this.fetch(url, {
+          method: call.method,
+          signal,
+          headers: {
+            authorization: `Bearer ${this.options.token}`,
+            ...(call.json === undefined ? {} : { 'content-type': 'application/json' }),
+            ...call.headers,
+          },
+          body: call.json === undefined ? (call.body as RequestInit['body']) : JSON.stringify(call.json),
+        });
+      } catch (error) {
+        if (this.options.signal?.aborted) throw this.options.signal.reason ?? error;
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        lastError = timeout.aborted
+          ? new ReynaError('E_TIMEOUT', `${call.method} ${url} took longer than ${timeoutMs} ms`, {
+              hint: 'Check the network and the server, or raise --timeout.',
+            })
+          : new ReynaError(
+              'E_SERVER_UNREACHABLE',
+              `Cannot reach ${this.server}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+              { hint: 'Check the URL, and that the server runs (`reyna server start`).' },
+            );
+      }
+      if (res) {
+        if (res.ok || call.accept?.includes(res.status)) return res;
+        if (!RETRY_STATUS.has(res.status) || attempt === attempts) throw await this.toError(res, call, url);
+        lastError = await this.toError(res, call, url);
+        const retryAfter = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(retryAfter) && retryAfter > 0) {
+          await sleep(Math.min(retryAfter, 60) * 1000, this.options.signal);
+          continue;
+        }
+      }
+      if (attempt < attempts) {
+        const base = (this.options.backoffMs ?? 250) * 2 ** (attempt - 1);
+        await sleep(base / 2 + Math.random() * base, this.options.signal);
+      }
+    }
+    throw lastError;
+  }
+
+  private async toError(res: Response, call: Call, url: string): Promise<ReynaError> {
+    const text = await res.text().catch(() => '');
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    const parsed = ErrorBody.safeParse(data);
+    if (parsed.success) {
+      const { code, message, hint, details } = parsed.data.error;
+      return new ReynaError(code, message, { hint, details: { ...details, status: res.status } });
+    }
+    return new ReynaError('E_SERVER_ERROR', `${call.method} ${url} answered HTTP ${res.status}`, {
+      hint: 'Is this a Reyna studio server? Check the URL.',
+      details: { status: res.status },
+    });
+  }
+
+  /** A JSON request whose answer is parsed with `schema`. */
+  async json<S extends z.ZodType>(call: Call, schema: S): Promise<z.infer<S>> {
+    const res = await this.send(call);
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      throw new ReynaError(
+        'E_SERVER_ERROR',
+        `${call.method} ${this.server}${call.path} answered something unexpected`,
+        {
+          hint: 'The server and this reyna may be different versions; update both.',
+        },
+      );
+    }
+    return parsed.data;
+  }
+
+  // Apps and revisions
+
+  createApp(name: string) {
+    return this.json({ method: 'POST', path: `${API_PREFIX}/apps`, json: { name }, retry: false }, App);
+  }
+  listApps() {
+    return this.json({ method: 'GET', path: `${API_PREFIX}/apps` }, AppList);
+  }
+  getApp(appId: string) {
+    return this.json({ method: 'GET', path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}` }, App);
+  }
+  async deleteApp(appId: string): Promise<void> {
+    await this.send({ method: 'DELETE', path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}` });
+  }
+  getRevision(appId: string, revisionId: string) {
+    return this.json(
+      {
+        method: 'GET',
+        path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}/revisions/${encodeURIComponent(revisionId)}`,
+      },
+      RevisionWithFiles,
+    );
+  }
+  /** Not retried: a commit that reached the server and lost its answer must not be sent twice. */
+  commit(appId: string, request: CommitRequest) {
+    return this.json(
+      {
+        method: 'POST',
+        path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}/revisions`,
+        json: request,
+        retry: false,
+      },
+      Revision,
+    );
+  }
+
+  // Blobs
+
+  /** Which of `hashes` the server lacks for this user, asked in chunks the server accepts. */
+  async missing(hashes: string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < hashes.length; i += MAX_MISSING_QUERY) {
+      const chunk = hashes.slice(i, i + MAX_MISSING_QUERY);
+      const answer = await this.json(
+        { method: 'POST', path: `${API_PREFIX}/blobs/missing`, json: { hashes: chunk } },
+        MissingResponse,
+      );
+      out.push(...answer.missing);
+    }
+    return out;
+  }
+  /** Uploads one batch body (all or nothing on the server, so a retry is safe). */
+  uploadBatch(body: Uint8Array) {
+    return this.json(
+      { method: 'POST', path: `${API_PREFIX}/blobs/batch`, body, headers: { 'content-type': BLOB_BATCH_TYPE } },
+      BlobBatchResponse,
+    );
+  }
+  /** A blob's bytes. */
+  async blob(sha256: string): Promise<Buffer> {
+    const res = await this.send({ method: 'GET', path: `${API_PREFIX}/blobs/${sha256}` });
+    return Buffer.from(await res.arrayBuffer());
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Follows `GET /v1/events` (Server-Sent Events) until `signal` aborts, calling `onEvent` for each; a dropped
+ * stream is opened again after a pause. `onOpen` runs each time the stream is (re)established.
+ */
+export async function followEvents(
+  api: Api,
+  options: { subject: string; onEvent: (subject: string, data: string) => void; onOpen?: () => void },
+): Promise<void> {
+  const fetch = api.options.fetch ?? globalThis.fetch;
+  const signal = api.options.signal;
+  const url = `${api.server}${API_PREFIX}/events?subject=${encodeURIComponent(options.subject)}`;
+  let pause = 250;
+  while (!signal?.aborted) {
+    try {
+      const res = await fetch(url, {
+        signal,
+        headers: { authorization: `Bearer ${api.options.token}`, accept: 'text/event-stream' },
+      });
+      if (res.status === 401 || res.status === 403 || res.status === 404) {
+        const body = await res.text();
+        const parsed = ErrorBody.safeParse(JSON.parse(body || '{}'));
+        throw parsed.success
+          ? new ReynaError(parsed.data.error.code, parsed.data.error.message, { hint: parsed.data.error.hint })
+          : new ReynaError('E_SERVER_ERROR', `GET ${url} answered HTTP ${res.status}`);
+      }
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      pause = 250;
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true }).replaceAll('\r\n', '\n');
+        let end = buffer.indexOf('\n\n');
+        while (end !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (event === 'ready') options.onOpen?.();
+          else options.onEvent(event, data.join('\n'));
+          end = buffer.indexOf('\n\n');
+        }
+      }
+    } catch (error) {
+      if (signal?.aborted) return;
+      if (error instanceof ReynaError) throw error;
+    }
+    if (signal?.aborted) return;
+    await sleep(pause, signal).catch(() => {});
+    pause = Math.min(pause * 2, 10_000);
+  }
+}

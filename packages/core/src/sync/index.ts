@@ -1,0 +1,742 @@
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { homedir as osHomedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { isEmptyDir, writeFileAtomic } from '../_fs.js';
+import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
+import type { Logger } from '../context.js';
+import { ReynaError } from '../errors.js';
+import type { App, CommitRequest } from '../protocol/api.js';
+import { diffManifests, type Manifest, type ManifestDiff, manifestProblems } from '../protocol/paths.js';
+import { resolveStudio } from '../studio/credentials.js';
+import { Api, type ApiOptions, followEvents } from './_api.js';
+import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, toManifest } from './_scan.js';
+import { downloadBlobs, type TransferOptions, uploadBlobs } from './_transfer.js';
+
+export { Api, type ApiOptions, followEvents } from './_api.js';
+export {
+  DEFAULT_IGNORES,
+  hashFile,
+  IGNORE_FILE,
+  type IgnoreTest,
+  type LocalFile,
+  loadIgnore,
+  type ScanResult,
+  scanTree,
+  sha256Of,
+  toManifest,
+} from './_scan.js';
+export {
+  batches,
+  downloadBlobs,
+  inParallel,
+  type Outgoing,
+  type TransferOptions,
+  type TransferProgress,
+  uploadBlobs,
+} from './_transfer.js';
+
+export const STATE_FILE = `${STATE_DIR}/state.json`;
+export const HASH_CACHE_FILE = `${STATE_DIR}/hash-cache.json`;
+
+/** What sync and bucket functions need: where, which server as whom, and the IO to use. */
+export interface SyncOptions extends TransferOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** From --server / REYNA_SERVER; else reyna.json's `server`, else the credentials file's default. */
+  server?: string;
+  /** From --token / REYNA_TOKEN. */
+  token?: string;
+  homedir?: string;
+  fetch?: typeof globalThis.fetch;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Per request, in ms. */
+  timeoutMs?: number;
+  /** Tries per request. */
+  attempts?: number;
+  /** `onStep('upload', 'start')` … `onStep('upload', 'done', '3 files')`, for a progress display. */
+  onStep?: (step: SyncStep, state: 'start' | 'done' | 'skip', detail?: string) => void;
+}
+
+export type SyncStep = 'scan' | 'compare' | 'upload' | 'commit' | 'download' | 'write';
+
+/** What this working copy last synced: the revision and its manifest, so `status` needs no download. */
+export interface SyncState {
+  version: 1;
+  appId: string;
+  server: string;
+  revision: string | null;
+  files: Manifest;
+  syncedAt: string;
+}
+
+/** Opens the transfer client for `options`, with `fallbackServer` (reyna.json's) before the credentials default. */
+export async function openApi(options: SyncOptions, fallbackServer?: string): Promise<Api> {
+  const target = await resolveStudio({
+    env: options.env,
+    server: options.server || fallbackServer,
+    token: options.token,
+    homedir: options.homedir ?? osHomedir(),
+  });
+  const apiOptions: ApiOptions = {
+    server: target.server,
+    token: target.token,
+    fetch: options.fetch,
+    signal: options.signal,
+    timeoutMs: options.timeoutMs,
+    attempts: options.attempts,
+  };
+  return new Api(apiOptions);
+}
+
+export async function readState(root: string): Promise<SyncState | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const data = JSON.parse(await readFile(join(root, STATE_FILE), 'utf8')) as SyncState;
+    return data?.version === 1 ? data : undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+async function writeState(root: string, state: SyncState): Promise<void> {
+  await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state)}\n`);
+}
+
+interface Linked {
+  root: string;
+  appId: string;
+  api: Api;
+  state: SyncState | undefined;
+  /** The manifest of the last-synced revision ({} when none). */
+  base: Manifest;
+  baseRevision: string | null;
+}
+
+async function openLinked(options: SyncOptions): Promise<Linked> {
+  const root = resolve(options.cwd);
+  const config = await readConfig(root);
+  if (!config.appId) {
+    throw new ReynaError('E_NOT_LINKED', `${config.name} is not linked to an app on a studio server`, {
+      hint: 'Run `reyna apps create` to make one, or `reyna link <APP_ID>` to use an existing one.',
+    });
+  }
+  const api = await openApi(options, config.server);
+  let state = await readState(root);
+  // A state of another app (re-linked) says nothing about this one.
+  if (state && state.appId !== config.appId) state = undefined;
+  return { root, appId: config.appId, api, state, base: state?.files ?? {}, baseRevision: state?.revision ?? null };
+}
+
+async function scan(root: string): Promise<ScanResult> {
+  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE) });
+}
+
+function sameEntry(a: Manifest[string] | undefined, b: Manifest[string] | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.sha256 === b.sha256 && a.mode === b.mode;
+}
+
+function timed<T>(options: SyncOptions, step: SyncStep, run: () => Promise<T>, detail?: (value: T) => string) {
+  options.onStep?.(step, 'start');
+  return run().then((value) => {
+    options.onStep?.(step, 'done', detail?.(value));
+    return value;
+  });
+}
+
+// Apps
+
+export interface AppResult {
+  app: App;
+  server: string;
+  dir?: string;
+}
+
+/** Creates an app on the server and links the current app to it (writes `appId` to reyna.json). */
+export async function createApp(options: SyncOptions & { name?: string }): Promise<AppResult> {
+  const root = resolve(options.cwd);
+  const config = await readConfig(root);
+  if (config.appId) {
+    throw new ReynaError('E_ALREADY_LINKED', `${CONFIG_FILE} is already linked to app ${config.appId}`, {
+      hint: 'Use `reyna link <APP_ID>` to point it at another app, or remove "appId" from reyna.json first.',
+      details: { appId: config.appId },
+    });
+  }
+  const api = await openApi(options, config.server);
+  const app = await api.createApp(options.name ?? config.name);
+  await writeConfig(root, { ...config, appId: app.id });
+  await writeState(root, emptyState(app.id, api.server));
+  return { app, server: api.server, dir: root };
+}
+
+/** Links the current app to an existing server app; the next `reyna pull` brings its files. */
+export async function linkApp(options: SyncOptions & { appId: string }): Promise<AppResult & { head: string | null }> {
+  const root = resolve(options.cwd);
+  const config = await readConfig(root);
+  const api = await openApi(options, config.server);
+  const app = await api.getApp(options.appId);
+  if (config.appId !== app.id) await writeConfig(root, { ...config, appId: app.id });
+  const state = await readState(root);
+  if (!state || state.appId !== app.id) await writeState(root, emptyState(app.id, api.server));
+  return { app, server: api.server, dir: root, head: app.head };
+}
+
+function emptyState(appId: string, server: string): SyncState {
+  return { version: 1, appId, server, revision: null, files: {}, syncedAt: new Date().toISOString() };
+}
+
+export async function listApps(options: SyncOptions): Promise<{ server: string; apps: App[] }> {
+  const api = await openApi(options, await configServer(options.cwd));
+  return { server: api.server, apps: (await api.listApps()).apps };
+}
+
+export async function deleteApp(options: SyncOptions & { appId: string }): Promise<{ server: string; app: App }> {
+  const api = await openApi(options, await configServer(options.cwd));
+  const app = await api.getApp(options.appId);
+  await api.deleteApp(app.id);
+  return { server: api.server, app };
+}
+
+async function configServer(cwd: string): Promise<string | undefined> {
+  try {
+    return (await readConfig(resolve(cwd))).server;
+  } catch {
+    return undefined;
+  }
+}
+
+// Status
+
+export interface StatusResult {
+  appId: string;
+  server: string;
+  /** The revision this copy last synced (null before the first push or pull). */
+  base: string | null;
+  /** The server's newest revision. */
+  head: string | null;
+  /** True when the server has revisions this copy has not pulled. */
+  serverMoved: boolean;
+  added: string[];
+  modified: string[];
+  deleted: string[];
+  clean: boolean;
+  files: number;
+  hashed: number;
+}
+
+/** The working tree against the last-synced revision, and whether the server moved on since. */
+export async function status(options: SyncOptions): Promise<StatusResult> {
+  const linked = await openLinked(options);
+  const [local, app] = await Promise.all([scan(linked.root), linked.api.getApp(linked.appId)]);
+  const diff = diffManifests(linked.base, toManifest(local.files));
+  return {
+    appId: linked.appId,
+    server: linked.api.server,
+    base: linked.baseRevision,
+    head: app.head,
+    serverMoved: app.head !== linked.baseRevision,
+    added: diff.added,
+    modified: diff.changed,
+    deleted: diff.removed,
+    clean: diff.added.length + diff.changed.length + diff.removed.length === 0,
+    files: local.files.size,
+    hashed: local.hashed,
+  };
+}
+
+// Push
+
+/** What a push will do: plain data, printed by `--dry-run`. */
+export interface PushPlan {
+  appId: string;
+  server: string;
+  parent: string | null;
+  files: Manifest;
+  changes: ManifestDiff;
+  /** Distinct blobs the server lacks, with a path that holds each. */
+  upload: { path: string; sha256: string; size: number }[];
+  totalBytes: number;
+  /** False when the tree equals the last-synced revision and the server did not move: nothing to commit. */
+  commit: boolean;
+  message?: string;
+}
+
+export interface TransferSummary {
+  files: number;
+  /** Blobs sent or received. */
+  transferred: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Bytes of the tree that did not travel because the other side had them. */
+  bytesSkipped: number;
+  durationMs: number;
+}
+
+export interface PushResult {
+  plan: PushPlan;
+  revision: string | null;
+  summary: TransferSummary;
+}
+
+function conflict(appId: string, base: string | null, head: string | null): ReynaError {
+  return new ReynaError(
+    'E_PUSH_CONFLICT',
+    `The server moved on: app ${appId} is at ${head ?? 'no revision'}, this copy is based on ${base ?? 'no revision'}. Nothing was changed.`,
+    {
+      hint: 'Run `reyna pull` to bring in the server’s changes (your edits are kept unless they collide), then `reyna push` again.',
+      details: { appId, base, head },
+    },
+  );
+}
+
+/** Computes what a push sends: the tree's manifest, what changed since the last sync, and what the server lacks. */
+export async function planPush(options: SyncOptions & { message?: string }): Promise<PushPlan & { linked: Linked }> {
+  const linked = await openLinked(options);
+  const [local, app] = await Promise.all([
+    timed(
+      options,
+      'scan',
+      () => scan(linked.root),
+      (s) => `${s.files.size} files, ${s.hashed} read`,
+    ),
+    linked.api.getApp(linked.appId),
+  ]);
+  const files = toManifest(local.files);
+  const problems = manifestProblems(Object.keys(files));
+  if (problems.length > 0) {
+    const first = problems[0] as { path: string; problem: string };
+    throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
+      hint: `Rename it, or list it in ${IGNORE_FILE}.`,
+      details: { problems },
+    });
+  }
+  if (app.head !== linked.baseRevision) throw conflict(linked.appId, linked.baseRevision, app.head);
+  const changes = diffManifests(linked.base, files);
+  const changedCount = changes.added.length + changes.changed.length + changes.removed.length;
+  const commit = changedCount > 0 || app.head === null;
+  // Blobs of the last-synced revision are on the server already; ask only about the new ones.
+  const candidates = new Map<string, { path: string; sha256: string; size: number }>();
+  for (const path of [...changes.added, ...changes.changed]) {
+    const f = files[path] as Manifest[string];
+    if (!candidates.has(f.sha256)) candidates.set(f.sha256, { path, sha256: f.sha256, size: f.size });
+  }
+  const missing = await timed(
+    options,
+    'compare',
+    () => (candidates.size > 0 ? linked.api.missing([...candidates.keys()]) : Promise.resolve([])),
+    (m) => `${changedCount} changed, ${m.length} to send`,
+  );
+  const upload = missing.map((sha) => candidates.get(sha) as { path: string; sha256: string; size: number });
+  upload.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return {
+    linked,
+    appId: linked.appId,
+    server: linked.api.server,
+    parent: linked.baseRevision,
+    files,
+    changes,
+    upload,
+    totalBytes: Object.values(files).reduce((sum, f) => sum + f.size, 0),
+    commit,
+    ...(options.message === undefined ? {} : { message: options.message }),
+  };
+}
+
+/**
+ * Sends what the plan says the server lacks, then commits the manifest on top of the last-synced revision. An
+ * interrupted push leaves only uploaded blobs (no revision), and the next one sends only what is still missing.
+ */
+export async function applyPush(
+  plan: PushPlan & { linked: Linked },
+  options: SyncOptions,
+  started = performance.now(),
+): Promise<PushResult> {
+  const { linked } = plan;
+  const outgoing = plan.upload.map((u) => ({
+    ...u,
+    name: u.path,
+    read: async () => (await import('node:fs/promises')).readFile(join(linked.root, u.path)),
+  }));
+  options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
+  const bytesSent = outgoing.length > 0 ? await uploadBlobs(linked.api, outgoing, options) : 0;
+  if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
+  let revision = plan.parent;
+  if (plan.commit) {
+    options.onStep?.('commit', 'start');
+    try {
+      const made = await linked.api.commit(plan.appId, {
+        parent: plan.parent,
+        files: plan.files as CommitRequest['files'],
+        ...(plan.message === undefined ? {} : { message: plan.message }),
+      });
+      revision = made.id;
+    } catch (error) {
+      if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
+        const head = (error.details?.head as string | undefined) ?? null;
+        throw conflict(plan.appId, plan.parent, head);
+      }
+      throw error;
+    }
+    options.onStep?.('commit', 'done', revision ?? undefined);
+    await writeState(linked.root, {
+      version: 1,
+      appId: plan.appId,
+      server: plan.server,
+      revision,
+      files: plan.files,
+      syncedAt: new Date().toISOString(),
+    });
+  } else options.onStep?.('commit', 'skip');
+  const { linked: _linked, ...plain } = plan;
+  return {
+    plan: plain,
+    revision,
+    summary: {
+      files: Object.keys(plan.files).length,
+      transferred: outgoing.length,
+      bytesSent,
+      bytesReceived: 0,
+      bytesSkipped: plan.totalBytes - bytesSent,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** Plan, then apply: `reyna push`. */
+export async function push(options: SyncOptions & { message?: string; dryRun?: boolean }): Promise<PushResult> {
+  const started = performance.now();
+  const plan = await planPush(options);
+  if (options.dryRun) {
+    const { linked: _linked, ...plain } = plan;
+    const wouldSend = plan.upload.reduce((sum, u) => sum + u.size, 0);
+    return {
+      plan: plain,
+      revision: plan.parent,
+      summary: {
+        files: Object.keys(plan.files).length,
+        transferred: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        bytesSkipped: plan.totalBytes - wouldSend,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
+  }
+  return applyPush(plan, options, started);
+}
+
+// Pull
+
+export interface PullPlan {
+  appId: string;
+  server: string;
+  /** The revision the tree is brought to (null when the app has none yet). */
+  head: string | null;
+  base: string | null;
+  write: { path: string; sha256: string; size: number; mode: number }[];
+  remove: string[];
+  /** Local changes the pull would overwrite or delete; the pull stops on them unless forced. */
+  conflicts: string[];
+  /** Local changes to paths the server did not change; kept as they are. */
+  keptLocal: string[];
+  remote: Manifest;
+}
+
+export interface PullResult {
+  plan: PullPlan;
+  revision: string | null;
+  upToDate: boolean;
+  summary: TransferSummary;
+}
+
+/**
+ * Three-way plan: for each path, the last-synced revision (base), the server's head (remote) and the tree
+ * (local). The server's change is applied where the tree still matches base; where both changed it is a
+ * conflict, unless they changed it the same way.
+ */
+export function planPullFrom(input: {
+  appId: string;
+  server: string;
+  base: Manifest;
+  baseRevision: string | null;
+  remote: Manifest;
+  head: string | null;
+  local: Manifest;
+}): PullPlan {
+  const { base, remote, local } = input;
+  const write: PullPlan['write'] = [];
+  const remove: string[] = [];
+  const conflicts: string[] = [];
+  const keptLocal: string[] = [];
+  const paths = new Set([...Object.keys(remote), ...Object.keys(base)]);
+  const get = (m: Manifest, p: string) => (Object.hasOwn(m, p) ? m[p] : undefined);
+  for (const path of [...paths].sort()) {
+    const r = get(remote, path);
+    const b = get(base, path);
+    const l = get(local, path);
+    if (sameEntry(r, l)) continue;
+    if (sameEntry(r, b)) {
+      keptLocal.push(path);
+      continue;
+    }
+    if (!sameEntry(l, b)) conflicts.push(path);
+    if (r) write.push({ path, sha256: r.sha256, size: r.size, mode: r.mode });
+    else remove.push(path);
+  }
+  return {
+    appId: input.appId,
+    server: input.server,
+    head: input.head,
+    base: input.baseRevision,
+    write,
+    remove,
+    conflicts,
+    keptLocal,
+    remote,
+  };
+}
+
+export async function planPull(options: SyncOptions): Promise<PullPlan & { linked: Linked }> {
+  const linked = await openLinked(options);
+  const [local, app] = await Promise.all([
+    timed(
+      options,
+      'scan',
+      () => scan(linked.root),
+      (s) => `${s.files.size} files, ${s.hashed} read`,
+    ),
+    linked.api.getApp(linked.appId),
+  ]);
+  const remote = await timed(options, 'compare', async () =>
+    app.head === null
+      ? {}
+      : app.head === linked.baseRevision
+        ? linked.base
+        : (await linked.api.getRevision(linked.appId, app.head)).files,
+  );
+  const plan = planPullFrom({
+    appId: linked.appId,
+    server: linked.api.server,
+    base: linked.base,
+    baseRevision: linked.baseRevision,
+    remote,
+    head: app.head,
+    local: toManifest(local.files),
+  });
+  return { ...plan, linked };
+}
+
+/** Writes what a pull plan says, atomically per file; refuses on conflicts unless `force`. */
+export async function applyPull(
+  plan: PullPlan & { linked: Linked },
+  options: SyncOptions & { force?: boolean },
+  started = performance.now(),
+): Promise<PullResult> {
+  const { linked, ...plain } = plan;
+  if (plan.conflicts.length > 0 && !options.force) {
+    const shown = plan.conflicts.slice(0, 20).join('\n  ');
+    throw new ReynaError(
+      'E_PULL_CONFLICT',
+      `The pull would overwrite local changes to ${plan.conflicts.length} file${plan.conflicts.length === 1 ? '' : 's'}:\n  ${shown}${plan.conflicts.length > 20 ? '\n  …' : ''}\nNothing was changed.`,
+      {
+        hint: 'Push them first if they should win (`reyna push` tells you when it cannot), move them aside, or run `reyna pull --force` to take the server’s version.',
+        details: { conflicts: plan.conflicts, head: plan.head },
+      },
+    );
+  }
+  const bytesReceived = await writeFiles(linked.api, linked.root, plan.write, options);
+  options.onStep?.('write', plan.remove.length > 0 ? 'start' : 'skip');
+  for (const path of plan.remove) await removeFile(linked.root, path);
+  if (plan.remove.length > 0) options.onStep?.('write', 'done', `${plan.remove.length} removed`);
+  const upToDate = plan.head === plan.base && plan.write.length === 0 && plan.remove.length === 0;
+  if (!upToDate || !linked.state) {
+    await writeState(linked.root, {
+      version: 1,
+      appId: plan.appId,
+      server: plan.server,
+      revision: plan.head,
+      files: plan.remote,
+      syncedAt: new Date().toISOString(),
+    });
+  }
+  const totalBytes = Object.values(plan.remote).reduce((sum, f) => sum + f.size, 0);
+  return {
+    plan: plain,
+    revision: plan.head,
+    upToDate,
+    summary: {
+      files: Object.keys(plan.remote).length,
+      transferred: new Set(plan.write.map((w) => w.sha256)).size,
+      bytesSent: 0,
+      bytesReceived,
+      bytesSkipped: totalBytes - bytesReceived,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
+
+/** Downloads each distinct blob once and writes every path that holds it (temp file + rename, mode kept). */
+async function writeFiles(api: Api, root: string, write: PullPlan['write'], options: SyncOptions): Promise<number> {
+  options.onStep?.('download', write.length > 0 ? 'start' : 'skip');
+  if (write.length === 0) return 0;
+  const byHash = new Map<string, PullPlan['write']>();
+  for (const w of write) byHash.set(w.sha256, [...(byHash.get(w.sha256) ?? []), w]);
+  const bytes = await downloadBlobs(
+    api,
+    [...byHash.keys()].map((sha256) => ({ sha256, size: (byHash.get(sha256) as PullPlan['write'])[0]?.size ?? 0 })),
+    async (sha256, data) => {
+      for (const w of byHash.get(sha256) ?? []) await writeFileAtomic(join(root, w.path), data, w.mode);
+    },
+    options,
+  );
+  options.onStep?.('download', 'done', `${write.length} files`);
+  return bytes;
+}
+
+async function removeFile(root: string, path: string): Promise<void> {
+  await rm(join(root, path), { force: true });
+  // Leave no empty directories behind, up to the root.
+  let dir = dirname(path);
+  while (dir !== '.' && dir !== '') {
+    const abs = join(root, dir);
+    try {
+      if ((await readdir(abs)).length > 0) break;
+      await rmdir(abs);
+    } catch {
+      break;
+    }
+    dir = dirname(dir);
+  }
+}
+
+/** Plan, then apply: `reyna pull`. */
+export async function pull(options: SyncOptions & { force?: boolean; dryRun?: boolean }): Promise<PullResult> {
+  const started = performance.now();
+  const plan = await planPull(options);
+  if (options.dryRun) {
+    const { linked: _linked, ...plain } = plan;
+    return {
+      plan: plain,
+      revision: plan.base,
+      upToDate: plan.head === plan.base && plan.write.length === 0 && plan.remove.length === 0,
+      summary: {
+        files: Object.keys(plan.remote).length,
+        transferred: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+        bytesSkipped: 0,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
+  }
+  return applyPull(plan, options, started);
+}
+
+/**
+ * `reyna pull --watch`: pulls now and again whenever the server announces a new revision of the app
+ * (`app.revision.created.<appId>` over SSE), until `signal` aborts. A pull that stops on a conflict is reported
+ * through `onError` and the watch goes on.
+ */
+export async function watchPull(
+  options: SyncOptions & {
+    force?: boolean;
+    onPull: (result: PullResult) => void;
+    onError: (error: unknown) => void;
+  },
+): Promise<void> {
+  const linked = await openLinked(options);
+  let running: Promise<void> | undefined;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          options.onPull(await pull(options));
+        } catch (error) {
+          if (options.signal?.aborted) return;
+          options.onError(error);
+        }
+      } while (again && !options.signal?.aborted);
+    })().finally(() => {
+      running = undefined;
+    });
+  };
+  await followEvents(linked.api, {
+    subject: `app.revision.created.${linked.appId}`,
+    // Pull on every (re)connect: revisions made while the stream was down are not missed.
+    onOpen: run,
+    onEvent: run,
+  });
+  await running;
+}
+
+// Clone
+
+export interface CloneResult extends PullResult {
+  app: App;
+  dir: string;
+}
+
+/** A fresh working copy of an app's head in `dir` (default: the app's name), linked and synced. */
+export async function cloneApp(options: SyncOptions & { appId: string; dir?: string }): Promise<CloneResult> {
+  const started = performance.now();
+  const api = await openApi(options);
+  const app = await api.getApp(options.appId);
+  const dir = resolve(options.cwd, options.dir ?? app.name);
+  if (!(await isEmptyDir(dir))) {
+    throw new ReynaError('E_DIR_NOT_EMPTY', `${dir} exists and is not empty`, {
+      hint: 'Clone into a new directory: `reyna clone <APP_ID> <DIR>`.',
+    });
+  }
+  const remote = app.head === null ? {} : (await api.getRevision(app.id, app.head)).files;
+  const plan = planPullFrom({
+    appId: app.id,
+    server: api.server,
+    base: {},
+    baseRevision: null,
+    remote,
+    head: app.head,
+    local: {},
+  });
+  const bytesReceived = await writeFiles(api, dir, plan.write, options);
+  await writeState(dir, {
+    version: 1,
+    appId: app.id,
+    server: api.server,
+    revision: app.head,
+    files: remote,
+    syncedAt: new Date().toISOString(),
+  });
+  // reyna.json travels with the files; make sure this copy names the app it came from.
+  const { pathExists } = await import('../_fs.js');
+  if (await pathExists(join(dir, CONFIG_FILE))) {
+    const config = await readConfig(dir);
+    if (config.appId !== app.id) await writeConfig(dir, { ...config, appId: app.id });
+  } else {
+    await writeConfig(dir, { name: app.name, appId: app.id });
+  }
+  const totalBytes = Object.values(remote).reduce((sum, f) => sum + f.size, 0);
+  return {
+    app,
+    dir,
+    plan,
+    revision: app.head,
+    upToDate: false,
+    summary: {
+      files: Object.keys(remote).length,
+      transferred: new Set(plan.write.map((w) => w.sha256)).size,
+      bytesSent: 0,
+      bytesReceived,
+      bytesSkipped: totalBytes - bytesReceived,
+      durationMs: Math.round(performance.now() - started),
+    },
+  };
+}
