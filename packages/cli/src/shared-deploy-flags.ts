@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import type { CloudflareSettings, TargetName } from '@reyna/core';
+import type { CloudflareSettings, StudioSettings, TargetName } from '@reyna/core';
 import { flag } from './flags.js';
 
 /** Flags every deploy-related command takes: where, and as whom on Cloudflare. */
@@ -14,6 +14,17 @@ export const targetFlags = {
   'account-id': flag(
     'account-id',
     Flags.string({ description: 'Cloudflare account id (default: CLOUDFLARE_ACCOUNT_ID, then reyna.json).' }),
+  ),
+  server: flag(
+    'server',
+    Flags.string({
+      description: 'Studio server URL for --target local (default: the credentials file).',
+      helpValue: '<url>',
+    }),
+  ),
+  token: flag(
+    'token',
+    Flags.string({ description: 'Studio server API token for --target local.', helpValue: '<token>' }),
   ),
   'cloudflare-api-url': flag(
     'cloudflare-api-url',
@@ -37,3 +48,11 @@ export function cloudflareSettings(
 }
 
 export type { TargetName };
+
+/** The studio server the local target deploys to: --server/REYNA_SERVER and --token/REYNA_TOKEN, else credentials. */
+export function studioSettings(flags: { server?: string; token?: string }): StudioSettings {
+  return {
+    ...(flags.server ? { server: flags.server } : {}),
+    ...(flags.token ? { token: flags.token } : {}),
+  };
+}

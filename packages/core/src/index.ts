@@ -1,4 +1,11 @@
 export {
+  buildInDocker,
+  DEFAULT_BASE_IMAGE,
+  type DockerBuildOptions,
+  type DockerStep,
+  generateDockerfile,
+} from './build/docker.js';
+export {
   BUILD_REPORT,
   type BuildAllEntry,
   type BuildAllOptions,
@@ -20,13 +27,6 @@ export {
   readBuildReport,
   resolveLimits,
 } from './build/index.js';
-export {
-  buildInDocker,
-  DEFAULT_BASE_IMAGE,
-  type DockerBuildOptions,
-  type DockerStep,
-  generateDockerfile,
-} from './build/docker.js';
 export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
 export { type Context, type Logger, makeContext, silentLogger } from './context.js';
 export {
@@ -51,6 +51,21 @@ export {
   type WorkerMetadata,
 } from './deploy/adapters/cloudflare.js';
 export {
+  applyLocalDeploy,
+  type LocalConnection,
+  type LocalDeployEvent,
+  type LocalDeployInput,
+  type LocalDeploymentRecord,
+  type LocalDeployResult,
+  type LocalPlan,
+  type LocalPlannedFile,
+  type LocalPlannedModule,
+  listLocalDeployments,
+  localTarget,
+  planLocalDeploy,
+  rollbackLocal,
+} from './deploy/adapters/local.js';
+export {
   applyDeploy,
   type CloudflareSettings,
   type DeploymentRecord,
@@ -60,6 +75,7 @@ export {
   listDeployments,
   planDeploy,
   rollbackDeploy,
+  type StudioSettings,
   type TargetName,
 } from './deploy/index.js';
 export type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from './deploy/target.js';

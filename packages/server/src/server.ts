@@ -49,6 +49,8 @@ import { ByteReader } from './_bytes.js';
 import { hashToken } from './_ids.js';
 import { tooLarge } from './adapters/blobs-fs.js';
 import type { BlobStore, StagedBlob } from './blob-store.js';
+import type { Edge } from './edge/host.js';
+import { registerEdgeRoutes } from './edge/routes.js';
 import { ApiError, badInput } from './errors.js';
 import type { EventBus } from './event-bus.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -75,6 +77,8 @@ export interface ServerOptions {
   logger?: ServerLogger;
   /** Reported by /healthz. */
   version?: string;
+  /** The local edge that `/v1/apps/{appId}/edge/*` deploys to; without it those routes answer 503. */
+  edge?: Edge;
 }
 
 type Env = { Variables: { principal: Principal; requestId: string; log: ServerLogger } };
@@ -835,6 +839,15 @@ export function createServer(options: ServerOptions) {
       });
     },
   );
+
+  registerEdgeRoutes({
+    route,
+    json,
+    userId: (c) => me(c).id,
+    publish: (c, subject, data) => publish(subject, data, c.get('log')),
+    store,
+    edge: options.edge,
+  });
 
   return Object.assign(app, {
     /** Saves pending request counts and stops the timer; closes nothing it was given. */

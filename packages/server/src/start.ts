@@ -24,6 +24,8 @@ export interface StartOptions {
   /** Where JSON log lines go (default: stderr). */
   logStream?: NodeJS.WritableStream;
   logger?: ServerLogger;
+  /** Port of the local edge that serves deployed apps (0 picks a free one); no edge when undefined. */
+  edgePort?: number;
 }
 
 export interface StartedServer {
@@ -32,6 +34,9 @@ export interface StartedServer {
   dataDir: string;
   store: string;
   events: string;
+  /** `http://localhost:<port>` when the edge runs; apps are at `http://<app>.localhost:<port>/`. */
+  edgeUrl?: string;
+  edgePort?: number;
   /** The owner's token, only on the first start of an empty store: show it once, it is not stored. */
   ownerToken?: string;
   /** Milliseconds from the call to listening. */
@@ -59,10 +64,22 @@ export async function startServer(options: StartOptions): Promise<StartedServer>
     // 0 makes a fresh data dir run initdb instead of copying the prepared one (for bench/server-start).
     prepared: env.REYNA_SERVER_PREPARED !== '0',
   });
+  let edge: import('./edge/host.js').Edge | undefined;
   try {
     const owner = await backends.store.bootstrap();
     const [[{ createServer }, { listen }], logger] = await Promise.all([modules, loggerReady]);
-    const app = createServer({ ...backends, limits, logger, version: VERSION });
+    if (options.edgePort !== undefined) {
+      // Miniflare loads only here, so a server without an edge (and `reyna --version`) never pays for it.
+      const { Edge } = await import('./edge/host.js');
+      edge = await Edge.start({
+        dir: join(options.dataDir, 'edge'),
+        blobs: backends.blobs,
+        port: options.edgePort,
+        host: options.host,
+        logger,
+      });
+    }
+    const app = createServer({ ...backends, limits, logger, version: VERSION, ...(edge ? { edge } : {}) });
     const listening = await listen(app, { port: options.port, host: options.host });
     logger.info(
       { url: listening.url, store: backends.store.kind, events: backends.events.kind, migrated: backends.migrated },
@@ -74,15 +91,18 @@ export async function startServer(options: StartOptions): Promise<StartedServer>
       dataDir: options.dataDir,
       store: backends.store.kind,
       events: backends.events.kind,
+      ...(edge ? { edgeUrl: edge.url, edgePort: edge.port } : {}),
       ...(owner ? { ownerToken: owner.token } : {}),
       readyMs: Math.round(performance.now() - started),
       async close() {
         await listening.close();
         await app.shutdown();
+        await edge?.close();
         await backends.close();
       },
     };
   } catch (error) {
+    await edge?.close().catch(() => {});
     await backends.close().catch(() => {});
     throw error;
   }

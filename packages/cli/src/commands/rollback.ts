@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { rollbackDeploy } from '@reyna/core';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
-import { cloudflareSettings, targetFlags } from '../shared-deploy-flags.js';
+import { cloudflareSettings, studioSettings, targetFlags } from '../shared-deploy-flags.js';
 
 export default class Rollback extends BaseCommand<typeof Rollback> {
   static override summary = 'Serve an earlier version again: the one given, or the one before the current.';
@@ -14,14 +14,17 @@ it restores that content exactly. \`reyna deployments list\` shows the version i
   };
   static override flags = {
     ...targetFlags,
+    app: flag('app', Flags.string({ description: "APP_ID to roll back (default: reyna.json's appId)." })),
     message: flag('message', Flags.string({ char: 'm', description: 'A note kept with the deployment.' })),
   };
 
   async run() {
     const deployment = await rollbackDeploy(this.context(), {
       target: this.flags.target,
+      appId: this.flags.app,
       message: this.flags.message,
       cloudflare: cloudflareSettings(this.flags, process.env),
+      studio: studioSettings(this.flags),
       ...(this.args.version ? { version: this.args.version } : {}),
     });
     return this.render({ deployment }, () => {

@@ -4,12 +4,20 @@ import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import { resolveStudio } from '../studio/credentials.js';
 import type {
   CloudflareDeployEvent,
   CloudflareDeploymentRecord,
   CloudflareDeployResult,
   CloudflarePlan,
 } from './adapters/cloudflare.js';
+import type {
+  LocalConnection,
+  LocalDeployEvent,
+  LocalDeploymentRecord,
+  LocalDeployResult,
+  LocalPlan,
+} from './adapters/local.js';
 
 export type TargetName = 'local' | 'cloudflare';
 
@@ -18,6 +26,16 @@ export interface CloudflareSettings {
   apiToken?: string;
   accountId?: string;
   baseURL?: string;
+}
+
+/** Which studio server the local target deploys to; unset fields come from the credentials file. */
+export interface StudioSettings {
+  /** --server / REYNA_SERVER; else reyna.json's `server`, else the credentials file's default. */
+  server?: string;
+  /** --token / REYNA_TOKEN; else the credentials file. */
+  token?: string;
+  fetch?: typeof globalThis.fetch;
+  homedir?: string;
 }
 
 export interface DeployOptions {
@@ -29,12 +47,13 @@ export interface DeployOptions {
   appId?: string;
   message?: string;
   cloudflare?: CloudflareSettings;
-  onProgress?: (event: CloudflareDeployEvent) => void;
+  studio?: StudioSettings;
+  onProgress?: (event: CloudflareDeployEvent | LocalDeployEvent) => void;
 }
 
-export type DeployPlan = CloudflarePlan;
-export type DeployResult = CloudflareDeployResult;
-export type DeploymentRecord = CloudflareDeploymentRecord;
+export type DeployPlan = CloudflarePlan | LocalPlan;
+export type DeployResult = CloudflareDeployResult | LocalDeployResult;
+export type DeploymentRecord = CloudflareDeploymentRecord | LocalDeploymentRecord;
 
 interface Resolved {
   config: ReynaConfig;
@@ -51,10 +70,28 @@ async function resolveApp(ctx: Context, options: DeployOptions): Promise<Resolve
   return { config, appDir, outDir, target };
 }
 
-function notYet(target: TargetName): never {
-  throw new ReynaError('E_TARGET_UNAVAILABLE', `Deploying to the ${target} target is not available in this version`, {
-    hint: 'Deploy to Cloudflare with `reyna deploy --target cloudflare`.',
+async function studioConnection(
+  ctx: Context,
+  config: ReynaConfig,
+  settings: StudioSettings = {},
+): Promise<LocalConnection> {
+  const target = await resolveStudio({
+    env: ctx.env,
+    ...(settings.server || config.server ? { server: settings.server || config.server } : {}),
+    ...(settings.token ? { token: settings.token } : {}),
+    ...(settings.homedir ? { homedir: settings.homedir } : {}),
   });
+  return { server: target.server, token: target.token, ...(settings.fetch ? { fetch: settings.fetch } : {}) };
+}
+
+function appIdOf(config: ReynaConfig, options: DeployOptions): string {
+  const appId = options.appId ?? config.appId;
+  if (!appId) {
+    throw new ReynaError('E_NO_APP_ID', `${config.name} has no APP_ID yet`, {
+      hint: 'Link it to a studio server app (`reyna apps create`), or pass one: `reyna deploy --app ID`.',
+    });
+  }
+  return appId;
 }
 
 function cloudflareAccount(config: ReynaConfig, settings: CloudflareSettings = {}): string {
@@ -84,14 +121,22 @@ const workerName = (config: ReynaConfig) => config.deploy?.workerName ?? config.
  */
 export async function planDeploy(ctx: Context, options: DeployOptions = {}): Promise<DeployPlan> {
   const { config, outDir, target } = await resolveApp(ctx, options);
-  const appId = options.appId ?? config.appId;
-  if (!appId) {
-    throw new ReynaError('E_NO_APP_ID', `${config.name} has no APP_ID yet`, {
-      hint: 'Link it to a studio server app (`reyna apps create`), or pass one: `reyna deploy --app ID`.',
-    });
-  }
+  const appId = appIdOf(config, options);
   await readBuildReport(outDir);
-  if (target !== 'cloudflare') notYet(target);
+  if (target === 'local') {
+    const { planLocalDeploy } = await import('./adapters/local.js');
+    return planLocalDeploy(
+      ctx,
+      {
+        dir: outDir,
+        appId,
+        appName: config.name,
+        ...(config.deploy?.compatibilityDate ? { compatibilityDate: config.deploy.compatibilityDate } : {}),
+        ...(options.message === undefined ? {} : { message: options.message }),
+      },
+      await studioConnection(ctx, config, options.studio),
+    );
+  }
   const { planCloudflareDeploy } = await import('./adapters/cloudflare.js');
   return planCloudflareDeploy(ctx, {
     dir: outDir,
@@ -105,6 +150,14 @@ export async function planDeploy(ctx: Context, options: DeployOptions = {}): Pro
 
 /** Carries out a plan from planDeploy. */
 export async function applyDeploy(ctx: Context, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
+  if (plan.target === 'local') {
+    const { applyLocalDeploy } = await import('./adapters/local.js');
+    // The plan was made against one server: apply to that one.
+    const connection = await studioConnection(ctx, { name: plan.appName }, { ...options.studio, server: plan.server });
+    return applyLocalDeploy(ctx, plan, connection, {
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  }
   const { applyCloudflareDeploy } = await import('./adapters/cloudflare.js');
   return applyCloudflareDeploy(ctx, plan, {
     apiToken: cloudflareToken(options.cloudflare),
@@ -116,7 +169,11 @@ export async function applyDeploy(ctx: Context, plan: DeployPlan, options: Deplo
 /** The app's deployments on its target, newest (serving) first. */
 export async function listDeployments(ctx: Context, options: DeployOptions = {}): Promise<DeploymentRecord[]> {
   const { config, target } = await resolveApp(ctx, options);
-  if (target !== 'cloudflare') notYet(target);
+  if (target === 'local') {
+    const { listLocalDeployments } = await import('./adapters/local.js');
+    const connection = await studioConnection(ctx, config, options.studio);
+    return listLocalDeployments(ctx, { ...connection, appId: appIdOf(config, options) });
+  }
   const { listCloudflareDeployments } = await import('./adapters/cloudflare.js');
   return listCloudflareDeployments(ctx, {
     apiToken: cloudflareToken(options.cloudflare),
@@ -132,7 +189,16 @@ export async function rollbackDeploy(
   options: DeployOptions & { version?: string } = {},
 ): Promise<DeploymentRecord> {
   const { config, target } = await resolveApp(ctx, options);
-  if (target !== 'cloudflare') notYet(target);
+  if (target === 'local') {
+    const { rollbackLocal } = await import('./adapters/local.js');
+    const connection = await studioConnection(ctx, config, options.studio);
+    return rollbackLocal(ctx, {
+      ...connection,
+      appId: appIdOf(config, options),
+      ...(options.version === undefined ? {} : { deployment: options.version }),
+      ...(options.message === undefined ? {} : { message: options.message }),
+    });
+  }
   const { rollbackCloudflare } = await import('./adapters/cloudflare.js');
   return rollbackCloudflare(ctx, {
     apiToken: cloudflareToken(options.cloudflare),
