@@ -259,8 +259,14 @@ export async function followEvents(
       pause = 250;
       const decoder = new TextDecoder();
       let buffer = '';
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true }).replaceAll('\r\n', '\n');
+      const reader = res.body.getReader();
+      // Some fetch implementations (an in-process server) do not end the body when the signal aborts.
+      const stop = () => void reader.cancel().catch(() => {});
+      signal?.addEventListener('abort', stop, { once: true });
+      for (;;) {
+        const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+        if (done || !value) break;
+        buffer += decoder.decode(value, { stream: true }).replaceAll('\r\n', '\n');
         let end = buffer.indexOf('\n\n');
         while (end !== -1) {
           const block = buffer.slice(0, end);
@@ -276,6 +282,7 @@ export async function followEvents(
           end = buffer.indexOf('\n\n');
         }
       }
+      signal?.removeEventListener('abort', stop);
     } catch (error) {
       if (signal?.aborted) return;
       if (error instanceof ReynaError) throw error;

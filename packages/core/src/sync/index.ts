@@ -54,6 +54,8 @@ export interface SyncOptions extends TransferOptions {
   timeoutMs?: number;
   /** Tries per request. */
   attempts?: number;
+  /** First retry pause in ms, doubled each time. */
+  backoffMs?: number;
   /** `onStep('upload', 'start')` … `onStep('upload', 'done', '3 files')`, for a progress display. */
   onStep?: (step: SyncStep, state: 'start' | 'done' | 'skip', detail?: string) => void;
 }
@@ -85,6 +87,7 @@ export async function openApi(options: SyncOptions, fallbackServer?: string): Pr
     signal: options.signal,
     timeoutMs: options.timeoutMs,
     attempts: options.attempts,
+    backoffMs: options.backoffMs,
   };
   return new Api(apiOptions);
 }

@@ -1,0 +1,283 @@
+// The sync and bucket clients of @reyna/core against the studio server in the same process: fetch is app.request.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  createBucket,
+  getObject,
+  linkBucket,
+  listObjects,
+  putBlobs,
+  putObject,
+  shareBucket,
+  syncBucket,
+  unlinkBucket,
+} from '@reyna/core/buckets';
+import { cloneApp, createApp, pull, push, readState, type SyncOptions, status, watchPull } from '@reyna/core/sync';
+import { createServer, openBackends } from '@reyna/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const SERVER = 'http://studio.test';
+let backends: Awaited<ReturnType<typeof openBackends>>;
+let app: ReturnType<typeof createServer>;
+let ownerToken: string;
+let home: string;
+const requests: { method: string; path: string }[] = [];
+
+type Fetch = typeof globalThis.fetch;
+const fetch: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+  const url = new URL(String(input));
+  requests.push({ method: init?.method ?? 'GET', path: url.pathname });
+  return app.request(url.pathname + url.search, init);
+}) as Fetch;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'reyna-sync-'));
+  backends = await openBackends({ dataDir: join(home, 'studio') });
+  const owner = await backends.store.bootstrap();
+  if (!owner) throw new Error('no owner');
+  ownerToken = owner.token;
+  app = createServer({ store: backends.store, blobs: backends.blobs, events: backends.events, limits: {} });
+}, 60_000);
+afterAll(async () => {
+  await app?.shutdown();
+  await backends?.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+function opts(cwd: string, more: Partial<SyncOptions> = {}): SyncOptions {
+  return {
+    cwd,
+    env: {},
+    homedir: home,
+    server: SERVER,
+    token: ownerToken,
+    fetch,
+    backoffMs: 1,
+    ...more,
+  } as SyncOptions;
+}
+let n = 0;
+function dir(files: Record<string, string | Buffer> = {}): string {
+  const root = join(home, `w${++n}`);
+  mkdirSync(root, { recursive: true });
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+  return root;
+}
+const read = (root: string, path: string) => readFileSync(join(root, path));
+const binary = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7919) % 256));
+
+async function newApp(files: Record<string, string | Buffer>) {
+  const name = `app${++n}`;
+  const root = dir({ 'reyna.json': JSON.stringify({ name }), ...files });
+  const made = await createApp(opts(root));
+  return { root, appId: made.app.id };
+}
+
+describe('push, clone, pull, status', () => {
+  it('pushes a tree and clones it elsewhere byte for byte, executable bit included', async () => {
+    const { root, appId } = await newApp({
+      'index.html': '<h1>hi</h1>',
+      'img/logo.bin': binary,
+      'run.sh': '#!/bin/sh\n',
+    });
+    chmodSync(join(root, 'run.sh'), 0o755);
+    expect(JSON.parse(read(root, 'reyna.json').toString()).appId).toBe(appId);
+    const first = await push(opts(root, { message: 'first' }));
+    expect(first.plan.changes.added).toEqual(['img/logo.bin', 'index.html', 'reyna.json', 'run.sh']);
+    expect(first.summary).toMatchObject({ files: 4, transferred: 4 });
+    expect((await status(opts(root))).clean).toBe(true);
+
+    const copy = join(home, `clone${++n}`);
+    const cloned = await cloneApp(opts(home, { appId, dir: copy }));
+    expect(cloned.revision).toBe(first.revision);
+    for (const p of ['index.html', 'img/logo.bin', 'run.sh', 'reyna.json'])
+      expect(read(copy, p)).toEqual(read(root, p));
+    expect(statSync(join(copy, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(statSync(join(copy, 'index.html')).mode & 0o111).toBe(0);
+    expect(await status(opts(copy))).toMatchObject({ clean: true, serverMoved: false, base: first.revision });
+  });
+
+  it('second push with one changed file uploads exactly that blob, and an unchanged push commits nothing', async () => {
+    const { root } = await newApp({ 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c' });
+    await push(opts(root));
+    writeFileSync(join(root, 'b.txt'), 'b changed');
+    const st = await status(opts(root));
+    expect(st).toMatchObject({ modified: ['b.txt'], added: [], deleted: [], clean: false });
+    requests.length = 0;
+    const second = await push(opts(root));
+    expect(second.summary).toMatchObject({ transferred: 1, bytesSent: 'b changed'.length });
+    expect(requests.filter((r) => r.path === '/v1/blobs/batch')).toHaveLength(1);
+    const third = await push(opts(root));
+    expect(third.plan.commit).toBe(false);
+    expect(third.revision).toBe(second.revision);
+  });
+
+  it('refuses a push on a base the server moved past, changing nothing, and pushes after a pull', async () => {
+    const { root: a, appId } = await newApp({ 'shared.txt': 'v1', 'a.txt': 'a' });
+    await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    writeFileSync(join(a, 'a.txt'), 'a2');
+    const fromA = await push(opts(a));
+    writeFileSync(join(b, 'b.txt'), 'mine');
+    const err = await push(opts(b)).catch((x) => x);
+    expect(err).toMatchObject({ code: 'E_PUSH_CONFLICT', details: { head: fromA.revision } });
+    expect(err.hint).toMatch(/reyna pull/);
+    expect(read(b, 'b.txt').toString()).toBe('mine');
+    expect((await status(opts(b))).serverMoved).toBe(true);
+    // The pull brings a.txt and keeps b.txt; then the push goes on top.
+    const pulled = await pull(opts(b));
+    expect(pulled.plan.write.map((w) => w.path)).toEqual(['a.txt']);
+    expect(read(b, 'a.txt').toString()).toBe('a2');
+    expect(read(b, 'b.txt').toString()).toBe('mine');
+    const pushed = await push(opts(b));
+    expect(pushed.plan.parent).toBe(fromA.revision);
+  });
+
+  it('refuses a pull that would overwrite local edits, listing them; --force takes the server’s', async () => {
+    const { root: a, appId } = await newApp({ 'x.txt': 'x1', 'gone.txt': 'g' });
+    await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    writeFileSync(join(a, 'x.txt'), 'x from a');
+    rmSync(join(a, 'gone.txt'));
+    await push(opts(a));
+    writeFileSync(join(b, 'x.txt'), 'x from b');
+    const err = await pull(opts(b)).catch((x) => x);
+    expect(err).toMatchObject({ code: 'E_PULL_CONFLICT', details: { conflicts: ['x.txt'] } });
+    expect(err.message).toContain('x.txt');
+    expect(read(b, 'x.txt').toString()).toBe('x from b');
+    expect(read(b, 'gone.txt').toString()).toBe('g');
+    await pull(opts(b, { force: true } as Partial<SyncOptions>));
+    expect(read(b, 'x.txt').toString()).toBe('x from a');
+    expect(() => statSync(join(b, 'gone.txt'))).toThrow();
+    expect((await status(opts(b))).clean).toBe(true);
+  });
+
+  it('retries a batch the server failed with 503, with backoff', async () => {
+    const { root } = await newApp({ 'r.txt': 'retry me' });
+    let failures = 2;
+    const flaky: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).endsWith('/v1/blobs/batch') && failures-- > 0)
+        return new Response(JSON.stringify({ error: { code: 'E_BUSY', message: 'busy' } }), { status: 503 });
+      return fetch(input, init);
+    }) as Fetch;
+    const result = await push(opts(root, { fetch: flaky }));
+    expect(failures).toBe(-1);
+    expect(result.revision).toBeTruthy();
+  });
+
+  it('an interrupted push leaves no revision, and the next one sends only what is missing', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`f/${i}.txt`] = `file ${i} `.repeat(50);
+    const { root, appId } = await newApp(files);
+    let batchesLeft = 3;
+    const dying: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (String(input).endsWith('/v1/blobs/batch') && batchesLeft-- <= 0) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    }) as Fetch;
+    const err = await push(opts(root, { fetch: dying, batchFiles: 5, concurrency: 1, attempts: 1 })).catch((x) => x);
+    expect(err.code).toBe('E_SERVER_UNREACHABLE');
+    const head = await app.request(`/v1/apps/${appId}`, { headers: { authorization: `Bearer ${ownerToken}` } });
+    expect((await head.json()).head).toBeNull();
+    const again = await push(opts(root, { batchFiles: 5 }));
+    // 31 distinct blobs (30 files + reyna.json), 3 batches of 5 got through.
+    expect(again.summary.transferred).toBe(31 - 15);
+    expect(again.revision).toBeTruthy();
+  });
+
+  it('pull --watch follows server events and pulls each new revision', async () => {
+    const { root: a, appId } = await newApp({ 'w.txt': 'one' });
+    await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    const abort = new AbortController();
+    const pulled: (string | null)[] = [];
+    let resolveSecond!: () => void;
+    const second = new Promise<void>((r) => (resolveSecond = r));
+    const watching = watchPull({
+      ...opts(b, { signal: abort.signal }),
+      onPull: (r) => {
+        pulled.push(r.revision);
+        if (read(b, 'w.txt').toString() === 'two') resolveSecond();
+      },
+      onError: (e) => {
+        throw e;
+      },
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    writeFileSync(join(a, 'w.txt'), 'two');
+    const pushed = await push(opts(a));
+    await second;
+    abort.abort();
+    await watching;
+    expect(pulled).toContain(pushed.revision);
+  });
+});
+
+describe('blobs and buckets', () => {
+  it('puts blobs once, syncs a directory up and down with only changes, shares and links', async () => {
+    const put = await putBlobs(opts(home, { files: [join(dir({ 'one.bin': binary }), 'one.bin')] } as never));
+    expect(put.blobs[0]).toMatchObject({ size: binary.length });
+    const again = await putBlobs(opts(home, { files: [join(dir({ 'same.bin': binary }), 'same.bin')] } as never));
+    expect(again.blobs[0]?.uploaded).toBe(false);
+
+    await createBucket(opts(home, { name: 'media' } as never));
+    const src = dir({ 'a.txt': 'bucket a', 'sub/b.bin': binary, 'c.txt': 'bucket c' });
+    const up = await syncBucket(opts(home, { dir: src, name: 'media', direction: 'up' } as never));
+    expect(up.plan.transfer.map((t) => t.key)).toEqual(['a.txt', 'c.txt', 'sub/b.bin']);
+    expect(up.summary.transferred).toBe(2); // sub/b.bin's bytes were uploaded as a blob already
+    writeFileSync(join(src, 'a.txt'), 'bucket a2');
+    rmSync(join(src, 'c.txt'));
+    const dry = await syncBucket(
+      opts(home, { dir: src, name: 'media', direction: 'up', delete: true, dryRun: true } as never),
+    );
+    expect(dry.plan).toMatchObject({ transfer: [{ key: 'a.txt' }], remove: ['c.txt'], unchanged: 1 });
+    expect((await listObjects(opts(home, { name: 'media' } as never))).objects).toHaveLength(3);
+    const up2 = await syncBucket(opts(home, { dir: src, name: 'media', direction: 'up', delete: true } as never));
+    expect(up2.summary).toMatchObject({ transferred: 1, bytesSent: 'bucket a2'.length });
+    expect((await listObjects(opts(home, { name: 'media' } as never))).objects.map((o) => o.key)).toEqual([
+      'a.txt',
+      'sub/b.bin',
+    ]);
+
+    const down = join(home, `down${++n}`);
+    const d1 = await syncBucket(opts(home, { dir: down, name: 'media', direction: 'down' } as never));
+    expect(d1.plan.transfer).toHaveLength(2);
+    expect(read(down, 'sub/b.bin')).toEqual(binary);
+    expect(read(down, 'a.txt').toString()).toBe('bucket a2');
+    writeFileSync(join(down, 'extra.txt'), 'x');
+    const d2 = await syncBucket(opts(home, { dir: down, name: 'media', direction: 'down', delete: true } as never));
+    expect(d2.plan).toMatchObject({ transfer: [], remove: ['extra.txt'], unchanged: 2 });
+
+    // Share read-only with bob: he reads, he cannot write.
+    const made = await app.request('/v1/tokens', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'bob' }),
+    });
+    const bob = (await made.json()).token as string;
+    await shareBucket(opts(home, { name: 'media', user: 'bob', access: 'read' } as never));
+    const asBob = (more: object) => opts(home, { token: bob, ...more } as never);
+    const got = await getObject(asBob({ name: 'media', key: 'sub/b.bin' }));
+    expect((got as { data: Buffer }).data).toEqual(binary);
+    const bobDown = join(home, `bob${++n}`);
+    await syncBucket(asBob({ dir: bobDown, name: 'media', direction: 'down' }));
+    expect(read(bobDown, 'sub/b.bin')).toEqual(binary);
+    const denied = await putObject(asBob({ name: 'media', file: join(src, 'a.txt'), key: 'bob.txt' })).catch((x) => x);
+    expect(denied.code).toBe('E_FORBIDDEN');
+
+    const link = await linkBucket(opts(home, { name: 'media' } as never));
+    const url = new URL(`${link.url}/a.txt`);
+    const open = await app.request(url.pathname);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toBe('bucket a2');
+    const revoked = await unlinkBucket(opts(home, { name: 'media' } as never));
+    expect(revoked.revoked).toHaveLength(1);
+    expect((await app.request(url.pathname)).status).toBe(404);
+  });
+});

@@ -1,0 +1,128 @@
+// Unit tests of the parts of sync that need no server: the pull plan, the scan (ignore rules, symlinks,
+// executable bit, hash cache) and upload batching.
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Manifest } from '../protocol/paths.js';
+import { loadIgnore, scanTree, sha256Of, toManifest } from './_scan.js';
+import { batches } from './_transfer.js';
+import { planPullFrom } from './index.js';
+
+const e = (content: string, mode = 0o644) => ({ sha256: sha256Of(Buffer.from(content)), size: content.length, mode });
+const dirs: string[] = [];
+function tree(files: Record<string, string | Buffer>): string {
+  const root = mkdtempSync(join(tmpdir(), 'reyna-scan-'));
+  dirs.push(root);
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+  return root;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('planPullFrom', () => {
+  const plan = (base: Manifest, remote: Manifest, local: Manifest) =>
+    planPullFrom({ appId: 'a', server: 's', base, baseRevision: 'r1', remote, head: 'r2', local });
+
+  it('applies server changes where the tree still matches the base, and keeps unrelated local edits', () => {
+    const p = plan(
+      { 'a.txt': e('a'), 'b.txt': e('b'), 'gone.txt': e('g'), 'mine.txt': e('m') },
+      { 'a.txt': e('A'), 'b.txt': e('b'), 'new.txt': e('n'), 'mine.txt': e('m') },
+      { 'a.txt': e('a'), 'b.txt': e('b'), 'gone.txt': e('g'), 'mine.txt': e('my edit') },
+    );
+    expect(p.write.map((w) => w.path)).toEqual(['a.txt', 'new.txt']);
+    expect(p.remove).toEqual(['gone.txt']);
+    expect(p.conflicts).toEqual([]);
+    expect(p.keptLocal).toEqual(['mine.txt']);
+  });
+
+  it('calls it a conflict when both sides changed a file differently, not when they agree', () => {
+    const p = plan(
+      { 'x.txt': e('x'), 'y.txt': e('y'), 'z.txt': e('z') },
+      { 'x.txt': e('server'), 'y.txt': e('same'), 'new.txt': e('server new') },
+      { 'x.txt': e('local'), 'y.txt': e('same'), 'z.txt': e('local z'), 'new.txt': e('local new') },
+    );
+    expect(p.conflicts).toEqual(['new.txt', 'x.txt', 'z.txt']);
+    expect(p.write.map((w) => w.path)).toEqual(['new.txt', 'x.txt']);
+    expect(p.remove).toEqual(['z.txt']);
+  });
+
+  it('treats a changed executable bit as a change', () => {
+    const p = plan({ 'run.sh': e('#!') }, { 'run.sh': e('#!', 0o755) }, { 'run.sh': e('#!') });
+    expect(p.write).toEqual([{ path: 'run.sh', sha256: e('#!').sha256, size: 2, mode: 0o755 }]);
+  });
+});
+
+describe('scanTree', () => {
+  it('leaves out the defaults and .reynaignore patterns, keeps binary files and the executable bit', async () => {
+    const bin = Buffer.from([0, 1, 2, 255, 0]);
+    const root = tree({
+      'reyna.json': '{}',
+      'src/a.ts': 'a',
+      'img.bin': bin,
+      'run.sh': '#!/bin/sh\n',
+      'node_modules/x/index.js': 'x',
+      'dist/out.js': 'o',
+      '.git/HEAD': 'h',
+      '.reyna/state.json': '{}',
+      'notes.log': 'l',
+      'keep/notes.log': 'k',
+      '.reynaignore': '*.log\n!keep/notes.log\n',
+    });
+    chmodSync(join(root, 'run.sh'), 0o755);
+    const scan = await scanTree(root, { ignore: await loadIgnore(root) });
+    const m = toManifest(scan.files);
+    expect(Object.keys(m)).toEqual(['.reynaignore', 'img.bin', 'keep/notes.log', 'reyna.json', 'run.sh', 'src/a.ts']);
+    expect(m['img.bin']).toEqual({ sha256: sha256Of(bin), size: 5, mode: 0o644 });
+    expect(m['run.sh']?.mode).toBe(0o755);
+  });
+
+  it('refuses symlinks with their paths, unless they are ignored', async () => {
+    const root = tree({ 'a.txt': 'a' });
+    symlinkSync('a.txt', join(root, 'link.txt'));
+    const err = await scanTree(root, { ignore: await loadIgnore(root) }).catch((x) => x);
+    expect(err).toMatchObject({ code: 'E_SYMLINK', details: { symlinks: ['link.txt'] } });
+    expect(err.hint).toMatch(/\.reynaignore/);
+    writeFileSync(join(root, '.reynaignore'), 'link.txt\n');
+    const ok = await scanTree(root, { ignore: await loadIgnore(root) });
+    expect([...ok.files.keys()].sort()).toEqual(['.reynaignore', 'a.txt']);
+  });
+
+  it('does not re-read files the hash cache vouches for, and notices a change of the same size', async () => {
+    const root = tree({ 'a.txt': 'aaaa', 'b.txt': 'bbbb' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    utimesSync(join(root, 'b.txt'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    const first = await scanTree(root, { ignore, cachePath });
+    expect(first).toMatchObject({ hashed: 2, cached: 0 });
+    const second = await scanTree(root, { ignore, cachePath });
+    expect(second).toMatchObject({ hashed: 0, cached: 2 });
+    // Same size, new mtime: read again.
+    writeFileSync(join(root, 'b.txt'), 'BBBB');
+    const third = await scanTree(root, { ignore, cachePath });
+    expect(third).toMatchObject({ hashed: 1, cached: 1 });
+    expect(third.files.get('b.txt')?.sha256).toBe(sha256Of(Buffer.from('BBBB')));
+  });
+
+  it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
+    const root = tree({ 'fresh.txt': 'new' });
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    await scanTree(root, { ignore, cachePath });
+    expect((await scanTree(root, { ignore, cachePath })).hashed).toBe(1);
+  });
+});
+
+describe('batches', () => {
+  it('splits by bytes and by count, and sends an oversized blob alone', () => {
+    const items = [5, 5, 5, 20, 1, 1, 1].map((size, i) => ({ size, i }));
+    expect(batches(items, 10, 100).map((g) => g.map((x) => x.i))).toEqual([[0, 1], [2], [3], [4, 5, 6]]);
+    expect(batches(items, 1000, 3).map((g) => g.length)).toEqual([3, 3, 1]);
+  });
+});
