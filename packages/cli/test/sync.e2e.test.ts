@@ -1,0 +1,275 @@
+// The built `reyna` binary against a real `reyna server start` process on a free loopback port with a temp data
+// dir: push, pull, conflicts, an interrupted push, and buckets with shares and public links.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bin, cleanEnv, reyna, tempDir } from './_reyna.js';
+import { need } from './_services.js';
+
+const built = need('the built reyna CLI', existsSync(join(bin, '../../dist/commands/push.js')), 'run `npm run build`');
+const home = tempDir('reyna-sync-e2e-');
+let server: ChildProcess | undefined;
+let url = '';
+let owner = '';
+
+function startServer(): Promise<{ url: string; ownerToken: string }> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'server', 'start', '--port', '0', '--data-dir', join(home, 'studio'), '--json'],
+    { env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server = child;
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s: ${stderr}`)), 30_000);
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+      if (stdout.includes('\n')) {
+        clearTimeout(timer);
+        resolve(JSON.parse(stdout.split('\n')[0] as string));
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
+  });
+}
+
+beforeAll(async () => {
+  if (!built) return;
+  const info = await startServer();
+  url = info.url;
+  owner = info.ownerToken;
+  expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+}, 40_000);
+afterAll(() => {
+  if (server && server.exitCode === null) server.kill('SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+const as = (token: string) => ({ REYNA_SERVER: url, REYNA_TOKEN: token });
+async function run(args: string[], cwd: string, token = owner) {
+  const r = await reyna([...args, '--json'], { cwd, home, env: as(token) });
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+  } catch {
+    json = undefined;
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: answers of many shapes
+  return { ...r, json: json as any };
+}
+async function ok(args: string[], cwd: string, token = owner) {
+  const r = await run(args, cwd, token);
+  if (r.code !== 0) throw new Error(`reyna ${args.join(' ')} exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+  return r.json;
+}
+let n = 0;
+function dir(files: Record<string, string | Buffer> = {}): string {
+  const root = join(home, `w${++n}`);
+  mkdirSync(root, { recursive: true });
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+  return root;
+}
+const read = (root: string, path: string) => readFileSync(join(root, path));
+async function api(path: string, token?: string, init: RequestInit = {}) {
+  return fetch(`${url}${path}`, {
+    ...init,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+  });
+}
+
+describe.runIf(built)('reyna push / pull / clone (the real binary and server)', () => {
+  it('pushes from one directory and pulls into another byte for byte; one change uploads one blob', async () => {
+    const bytes = randomBytes(50_000);
+    const a = dir({
+      'reyna.json': JSON.stringify({ name: 'e2e-one' }),
+      'index.html': '<h1>hello</h1>\n',
+      'assets/photo.bin': bytes,
+      'bin/run.sh': '#!/bin/sh\necho hi\n',
+      'node_modules/dep/index.js': 'ignored',
+      '.reynaignore': 'secret.txt\n',
+      'secret.txt': 'never leaves',
+    });
+    chmodSync(join(a, 'bin/run.sh'), 0o755);
+    const created = await ok(['apps', 'create'], a);
+    const appId = created.app.id as string;
+    expect(JSON.parse(read(a, 'reyna.json').toString()).appId).toBe(appId);
+
+    const first = await ok(['push', '-m', 'first'], a);
+    expect(first.summary).toMatchObject({ files: 5, transferred: 5 });
+    expect(first.plan.changes.added).not.toContain('secret.txt');
+
+    const b = join(home, `clone${++n}`);
+    const cloned = await ok(['clone', appId, b], home);
+    expect(cloned.revision).toBe(first.revision);
+    for (const p of ['reyna.json', 'index.html', 'assets/photo.bin', 'bin/run.sh', '.reynaignore'])
+      expect(read(b, p)).toEqual(read(a, p));
+    expect(statSync(join(b, 'bin/run.sh')).mode & 0o111).not.toBe(0);
+    expect(existsSync(join(b, 'secret.txt'))).toBe(false);
+    expect(existsSync(join(b, 'node_modules'))).toBe(false);
+
+    const st = await ok(['status'], a);
+    expect(st).toMatchObject({ clean: true, serverMoved: false });
+
+    writeFileSync(join(a, 'index.html'), '<h1>hello again</h1>\n');
+    expect(await ok(['status'], a)).toMatchObject({ modified: ['index.html'], clean: false });
+    const second = await ok(['push'], a);
+    expect(second.summary).toMatchObject({ transferred: 1, bytesSent: '<h1>hello again</h1>\n'.length });
+
+    expect(await ok(['status'], b)).toMatchObject({ serverMoved: true, clean: true });
+    const pulled = await ok(['pull'], b);
+    expect(pulled.revision).toBe(second.revision);
+    expect(read(b, 'index.html')).toEqual(read(a, 'index.html'));
+
+    const list = await ok(['apps', 'list'], home);
+    expect(list.apps.map((x: { id: string }) => x.id)).toContain(appId);
+  }, 60_000);
+
+  it('two copies push on the same base: the second gets the conflict and loses nothing', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-two' }), 'x.txt': 'x' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const b = join(home, `clone${++n}`);
+    await ok(['clone', appId, b], home);
+    writeFileSync(join(a, 'a.txt'), 'from a');
+    writeFileSync(join(b, 'b.txt'), 'from b');
+    writeFileSync(join(b, 'x.txt'), 'b edits x');
+    await ok(['push'], a);
+    const lost = await run(['push'], b);
+    expect(lost.code).toBe(1);
+    expect(lost.json.error).toMatchObject({ code: 'E_PUSH_CONFLICT' });
+    expect(lost.json.error.hint).toMatch(/reyna pull/);
+    expect(read(b, 'b.txt').toString()).toBe('from b');
+    expect(read(b, 'x.txt').toString()).toBe('b edits x');
+    const human = await reyna(['push'], { cwd: b, home, env: as(owner) });
+    expect(human.stderr).toMatch(/server moved on/i);
+    // The server still has a's revision only.
+    const head = await (await api(`/v1/apps/${appId}`, owner)).json();
+    const rev = await (await api(`/v1/apps/${appId}/revisions/${head.head}`, owner)).json();
+    expect(Object.keys(rev.files).sort()).toEqual(['a.txt', 'reyna.json', 'x.txt']);
+  }, 60_000);
+
+  it('pull refuses to overwrite local edits, listing them, and --force takes the server’s', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-three' }), 'page.txt': 'v1' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const b = join(home, `clone${++n}`);
+    await ok(['clone', appId, b], home);
+    writeFileSync(join(a, 'page.txt'), 'v2 from a');
+    await ok(['push'], a);
+    writeFileSync(join(b, 'page.txt'), 'local edit');
+    const refused = await reyna(['pull'], { cwd: b, home, env: as(owner) });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('page.txt');
+    expect(refused.stderr).toMatch(/--force/);
+    expect(read(b, 'page.txt').toString()).toBe('local edit');
+    await ok(['pull', '--force'], b);
+    expect(read(b, 'page.txt').toString()).toBe('v2 from a');
+  }, 60_000);
+
+  it('a push killed mid-upload (SIGKILL) leaves no revision; run again, it uploads only the rest', async () => {
+    const files: Record<string, Buffer> = { 'reyna.json': Buffer.from(JSON.stringify({ name: 'e2e-kill' })) };
+    for (let i = 0; i < 200; i++) files[`data/${String(i).padStart(3, '0')}.bin`] = randomBytes(64 * 1024);
+    const a = dir(files);
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    // After `apps create`, so reyna.json's hash includes the appId it now holds.
+    const hashes = Object.keys(files).map((p) => createHash('sha256').update(read(a, p)).digest('hex'));
+    const missing = async () =>
+      ((await (
+        await api('/v1/blobs/missing', owner, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ hashes }),
+        })
+      ).json()) as { missing: string[] }).missing.length;
+    expect(await missing()).toBe(201);
+
+    // One blob a batch, one batch at a time: slow enough to kill in the middle.
+    const child = spawn(process.execPath, [bin, 'push', '--json', '--concurrency', '1', '--batch-files', '1'], {
+      cwd: a,
+      env: cleanEnv(home, as(owner)),
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let left = 201;
+    for (let i = 0; i < 400 && left > 150; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      left = await missing();
+    }
+    child.kill('SIGKILL');
+    await exited;
+    await new Promise((r) => setTimeout(r, 200));
+    const remaining = await missing();
+    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeLessThan(201);
+    expect((await (await api(`/v1/apps/${appId}`, owner)).json()).head).toBeNull();
+
+    const rerun = await ok(['push'], a);
+    expect(rerun.summary.transferred).toBe(remaining);
+    expect(await missing()).toBe(0);
+    const head = await (await api(`/v1/apps/${appId}`, owner)).json();
+    expect(head.head).toBe(rerun.revision);
+  }, 90_000);
+});
+
+describe.runIf(built)('reyna bucket (the real binary and server)', () => {
+  it('syncs up and down, shares read-only to a second user, and serves a public link until unlink', async () => {
+    const src = dir({ 'a.txt': 'alpha', 'img/b.bin': randomBytes(20_000), 'c.txt': 'gamma' });
+    await ok(['bucket', 'create', 'photos'], home);
+    const up = await ok(['bucket', 'sync', src, 'photos'], home);
+    expect(up.plan.transfer).toHaveLength(3);
+    expect(up.summary.transferred).toBe(3);
+    writeFileSync(join(src, 'a.txt'), 'alpha 2');
+    rmSync(join(src, 'c.txt'));
+    const again = await ok(['bucket', 'sync', src, 'photos', '--delete'], home);
+    expect(again.plan).toMatchObject({ transfer: [{ key: 'a.txt' }], remove: ['c.txt'], unchanged: 1 });
+    expect(again.summary).toMatchObject({ transferred: 1, bytesSent: 7 });
+    const listed = await ok(['bucket', 'ls', 'photos'], home);
+    expect(listed.objects.map((o: { key: string }) => o.key)).toEqual(['a.txt', 'img/b.bin']);
+
+    const down = join(home, `down${++n}`);
+    const d = await ok(['bucket', 'sync', 'photos', down], home);
+    expect(d.plan.transfer).toHaveLength(2);
+    expect(read(down, 'img/b.bin')).toEqual(read(src, 'img/b.bin'));
+    expect(read(down, 'a.txt').toString()).toBe('alpha 2');
+    const d2 = await ok(['bucket', 'sync', 'photos', down], home);
+    expect(d2.plan).toMatchObject({ transfer: [], unchanged: 2 });
+
+    const bob = (await ok(['server', 'token', 'create', '--user', 'bob'], home)).token as string;
+    await ok(['bucket', 'share', 'photos', 'bob', '--read'], home);
+    const got = join(home, 'bob-a.txt');
+    await ok(['bucket', 'get', 'photos', 'a.txt', '-o', got], home, bob);
+    expect(readFileSync(got, 'utf8')).toBe('alpha 2');
+    const bobPut = await run(['bucket', 'put', 'photos', join(src, 'a.txt'), '--key', 'bob.txt'], home, bob);
+    expect(bobPut.code).toBe(1);
+    expect(bobPut.json.error.code).toBe('E_FORBIDDEN');
+    await ok(['bucket', 'unshare', 'photos', 'bob'], home);
+    expect((await run(['bucket', 'get', 'photos', 'a.txt'], home, bob)).code).toBe(1);
+
+    const link = await ok(['bucket', 'link', 'photos'], home);
+    const open = await fetch(`${link.url}/a.txt`);
+    expect(open.status).toBe(200);
+    expect(await open.text()).toBe('alpha 2');
+    await ok(['bucket', 'unlink', 'photos'], home);
+    expect((await fetch(`${link.url}/a.txt`)).status).toBe(404);
+
+    const exported = join(home, 'photos.json');
+    await ok(['bucket', 'export', 'photos', '-o', exported], home);
+    const doc = JSON.parse(readFileSync(exported, 'utf8'));
+    expect(Buffer.from(doc.objects.find((o: { key: string }) => o.key === 'a.txt').data, 'base64').toString()).toBe(
+      'alpha 2',
+    );
+
+    const blob = dir({ 'x.bin': randomBytes(1000) });
+    const put = await ok(['blob', 'put', join(blob, 'x.bin')], home);
+    const sha = put.blobs[0].sha256 as string;
+    await ok(['blob', 'get', sha, '-o', join(blob, 'back.bin')], home);
+    expect(read(blob, 'back.bin')).toEqual(read(blob, 'x.bin'));
+  }, 90_000);
+});
