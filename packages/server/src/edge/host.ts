@@ -1,10 +1,13 @@
 // The local edge: every deployed app in workerd (Miniflare), behind one HTTP port that routes
 // `http://<app-name>.localhost:<port>/` (or `<appId>.localhost`) to that app's Worker and static files.
 //
-// Miniflare's setOptions() stops workerd before it starts the new one, which would fail requests in flight and
-// leave a gap while the new one boots. So a change starts a new generation (one Miniflare holding every app)
-// beside the serving one, and only once it is ready do requests move to it; the old one finishes what it has
-// in flight and is disposed. Requests see the old deployment or the new one, never a gap or half of one.
+// One Miniflare per app: Miniflare 4 names the assets storage service the same for every Worker in an instance
+// (`assets:storage`, first one wins), so two apps with static files in one instance would read each other's
+// files. And Miniflare's setOptions() stops workerd before it starts the new one, which would fail requests in
+// flight and leave a gap while the new one boots. So a deployment starts a new instance for that app beside the
+// serving one, and only once it is ready do the app's requests move to it; the old one finishes what it has in
+// flight and is disposed. Requests see the old deployment or the new one, never a gap or half of one, and a
+// deployment of one app never pauses another.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -22,19 +25,6 @@ export type { EdgeAppState, EdgeRecord } from './_state.js';
 export type { EdgeVersionSpec } from './_versions.js';
 
 const silent: ServerLogger = { info() {}, warn() {}, error() {}, child: () => silent };
-
-/** The header the front server tells the dispatch Worker which app a request is for; never passed to the app. */
-const APP_HEADER = 'x-reyna-edge-app';
-const DISPATCH = `export default {
-  async fetch(request, env) {
-    const binding = request.headers.get('${APP_HEADER}');
-    const app = binding && env[binding];
-    if (!app) return new Response('No such app on this edge', { status: 404 });
-    const headers = new Headers(request.headers);
-    headers.delete('${APP_HEADER}');
-    return app.fetch(new Request(request, { headers }));
-  },
-};`;
 
 export interface EdgeOptions {
   /** Holds `state.json` and `versions/`. */
@@ -56,8 +46,7 @@ export interface EdgeApp {
 
 interface Generation {
   mf: Miniflare;
-  /** Host label (app name or id) → the dispatch Worker's binding for that app. */
-  routes: Map<string, string>;
+  versionId: string;
   inflight: number;
   idle?: () => void;
 }
@@ -69,7 +58,10 @@ export function hostLabel(host: string | undefined): string | undefined {
 }
 
 export class Edge {
-  private current: Generation | undefined;
+  /** What serves each app now, by app id. */
+  private current = new Map<string, Generation>();
+  /** Host label (app name or id) → app id. */
+  private routes = new Map<string, string>();
   private retiring = new Set<Generation>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly statePath: string;
@@ -89,7 +81,20 @@ export class Edge {
   static async start(options: EdgeOptions): Promise<Edge> {
     const edge = new Edge(options, await readState(join(options.dir, 'state.json')));
     try {
-      edge.current = await edge.generation(edge.state);
+      const apps = Object.values(edge.state.apps).filter((a) => a.active);
+      const started = await Promise.allSettled(
+        apps.map(async (a) => {
+          const generation = await edge.generation(a.appId, a.active as string);
+          if (generation) edge.current.set(a.appId, generation);
+        }),
+      );
+      for (const [i, result] of started.entries()) {
+        if (result.status === 'rejected') {
+          const reason = (result.reason as Error).message;
+          edge.log.error({ appId: apps[i]?.appId, err: reason }, 'could not start a deployed app; it is not served');
+        }
+      }
+      edge.routes = routesOf(edge.state);
       await edge.listen();
     } catch (error) {
       await edge.close();
@@ -164,8 +169,8 @@ export class Edge {
       });
     }
     await this.queue.catch(() => {});
-    const all = [...this.retiring, ...(this.current ? [this.current] : [])];
-    this.current = undefined;
+    const all = [...this.retiring, ...this.current.values()];
+    this.current.clear();
     this.retiring.clear();
     await Promise.allSettled(all.map((g) => g.mf.dispose()));
   }
@@ -180,68 +185,41 @@ export class Edge {
     const next = structuredClone(this.state);
     const entry = next.apps[app.id] ?? { appId: app.id, claimedSeq: ++next.seq, records: [] };
     next.apps[app.id] = { ...entry, name: app.name, ownerId: app.ownerId, active: versionId };
-    const fresh = await this.generation(next);
-    // The new generation is ready: from here on requests go to it. State is saved after the swap, so a crash in
-    // between restarts with the deployment the client was not told succeeded.
-    const old = this.current;
-    this.current = fresh;
-    if (old) this.retire(old);
+    const old = this.current.get(app.id);
+    const fresh = old?.versionId === versionId ? undefined : await this.generation(app.id, versionId);
+    // The new instance is ready: from here on the app's requests go to it. State is saved after the swap, so a
+    // crash in between restarts with the deployment the client was not told succeeded.
+    if (fresh) this.current.set(app.id, fresh);
+    this.routes = routesOf(next);
+    if (fresh && old) this.retire(old);
     await writeState(this.statePath, next);
     this.state = next;
     return this.appUrl(app, next);
   }
 
   private labelOf(app: { id: string; name: string }, state: EdgeState): string {
-    const holder = Object.values(state.apps)
-      .filter((a) => a.name === app.name && a.active)
-      .sort((a, b) => a.claimedSeq - b.claimedSeq)[0];
-    const taken = (holder && holder.appId !== app.id) || state.apps[app.name] !== undefined;
-    return taken ? app.id : app.name;
+    return labelOf(app, state);
   }
 
-  private async generation(state: EdgeState): Promise<Generation | undefined> {
-    const apps = Object.values(state.apps)
-      .filter((a) => a.active)
-      .sort((a, b) => a.claimedSeq - b.claimedSeq);
-    if (apps.length === 0) return undefined;
+  private async generation(appId: string, versionId: string): Promise<Generation | undefined> {
+    const spec = await readVersion(this.options.dir, versionId);
+    if (!spec) {
+      this.log.error({ appId, versionId }, 'version missing from the edge; the app is not served');
+      return undefined;
+    }
     const started = performance.now();
     const { Miniflare } = await import('miniflare');
-    const routes = new Map<string, string>();
-    const serviceBindings: Record<string, string> = {};
-    const workers = [];
-    for (const [i, app] of apps.entries()) {
-      const versionId = app.active as string;
-      const spec = await readVersion(this.options.dir, versionId);
-      if (!spec) {
-        this.log.error({ appId: app.appId, versionId }, 'version missing from the edge; the app is not served');
-        continue;
-      }
-      const binding = `APP_${i}`;
-      serviceBindings[binding] = app.appId;
-      routes.set(app.appId, binding);
-      const label = this.labelOf({ id: app.appId, name: app.name }, state);
-      if (!routes.has(label)) routes.set(label, binding);
-      workers.push(workerOptions(app.appId, versionDir(this.options.dir, versionId), spec));
-    }
+    const log = this.log.child({ appId });
     const mf = new Miniflare({
       host: '127.0.0.1',
       port: 0,
       // Miniflare would otherwise download Cloudflare's request metadata: the edge makes no outside requests.
       cf: false,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        createInterface({ input: stdout }).on('line', (line) => this.log.info({ source: 'workerd' }, line));
-        createInterface({ input: stderr }).on('line', (line) => this.log.warn({ source: 'workerd' }, line));
+        createInterface({ input: stdout }).on('line', (line) => log.info({ source: 'workerd' }, line));
+        createInterface({ input: stderr }).on('line', (line) => log.warn({ source: 'workerd' }, line));
       },
-      workers: [
-        {
-          name: 'reyna-edge-dispatch',
-          modules: true,
-          script: DISPATCH,
-          compatibilityDate: '2026-04-01',
-          serviceBindings,
-        },
-        ...workers,
-      ],
+      ...workerOptions(appId, versionDir(this.options.dir, versionId), spec),
     });
     try {
       await mf.ready;
@@ -256,8 +234,8 @@ export class Edge {
         },
       );
     }
-    this.log.info({ apps: apps.length, ms: Math.round(performance.now() - started) }, 'edge generation ready');
-    return { mf, routes, inflight: 0 };
+    log.info({ versionId, ms: Math.round(performance.now() - started) }, 'edge app ready');
+    return { mf, versionId, inflight: 0 };
   }
 
   private retire(generation: Generation) {
@@ -290,9 +268,9 @@ export class Edge {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const label = hostLabel(req.headers.host);
-    const generation = this.current;
-    const binding = label === undefined ? undefined : generation?.routes.get(label);
-    if (!generation || !binding) {
+    const appId = label === undefined ? undefined : this.routes.get(label);
+    const generation = appId === undefined ? undefined : this.current.get(appId);
+    if (!generation) {
       const error =
         label === undefined
           ? {
@@ -311,13 +289,7 @@ export class Edge {
     generation.inflight++;
     try {
       const url = `http://${req.headers.host}${req.url ?? '/'}`;
-      await forward(
-        req,
-        res,
-        url,
-        { [APP_HEADER]: binding },
-        (u, init) => generation.mf.dispatchFetch(u, init as never) as never,
-      );
+      await forward(req, res, url, {}, (u, init) => generation.mf.dispatchFetch(u, init as never) as never);
     } catch (error) {
       this.log.error({ err: (error as Error).message, label }, 'edge request failed');
       if (!res.headersSent) {
@@ -372,4 +344,24 @@ function workerOptions(name: string, dir: string, spec: EdgeVersionSpec) {
       },
     },
   };
+}
+
+function labelOf(app: { id: string; name: string }, state: EdgeState): string {
+  const holder = Object.values(state.apps)
+    .filter((a) => a.name === app.name && a.active)
+    .sort((a, b) => a.claimedSeq - b.claimedSeq)[0];
+  const taken = (holder && holder.appId !== app.id) || state.apps[app.name] !== undefined;
+  return taken ? app.id : app.name;
+}
+
+/** Every served app by id, and by name where it holds the name. */
+function routesOf(state: EdgeState): Map<string, string> {
+  const routes = new Map<string, string>();
+  for (const app of Object.values(state.apps)) if (app.active) routes.set(app.appId, app.appId);
+  for (const app of Object.values(state.apps)) {
+    if (!app.active) continue;
+    const label = labelOf({ id: app.appId, name: app.name }, state);
+    if (!routes.has(label)) routes.set(label, app.appId);
+  }
+  return routes;
 }
