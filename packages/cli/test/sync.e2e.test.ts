@@ -17,7 +17,7 @@ let owner = '';
 function startServer(): Promise<{ url: string; ownerToken: string }> {
   const child = spawn(
     process.execPath,
-    [bin, 'server', 'start', '--port', '0', '--data-dir', join(home, 'studio'), '--json'],
+    [bin, 'server', 'start', '--port', '0', '--edge-port', '0', '--data-dir', join(home, 'studio'), '--json'],
     { env: cleanEnv(home), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server = child;
@@ -181,13 +181,15 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     // After `apps create`, so reyna.json's hash includes the appId it now holds.
     const hashes = Object.keys(files).map((p) => createHash('sha256').update(read(a, p)).digest('hex'));
     const missing = async () =>
-      ((await (
-        await api('/v1/blobs/missing', owner, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ hashes }),
-        })
-      ).json()) as { missing: string[] }).missing.length;
+      (
+        (await (
+          await api('/v1/blobs/missing', owner, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ hashes }),
+          })
+        ).json()) as { missing: string[] }
+      ).missing.length;
     expect(await missing()).toBe(201);
 
     // One blob a batch, one batch at a time: slow enough to kill in the middle.

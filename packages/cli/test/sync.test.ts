@@ -13,7 +13,7 @@ import {
   syncBucket,
   unlinkBucket,
 } from '@reyna/core/buckets';
-import { cloneApp, createApp, pull, push, readState, type SyncOptions, status, watchPull } from '@reyna/core/sync';
+import { cloneApp, createApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
 import { createServer, openBackends } from '@reyna/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

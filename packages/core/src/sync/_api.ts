@@ -92,7 +92,9 @@ export class Api {
       }
       if (res) {
         if (res.ok || call.accept?.includes(res.status)) return res;
-        if (!RETRY_STATUS.has(res.status) || attempt === attempts) throw await this.toError(res, call, url);
+        // A 429 without Retry-After is a quota, which waiting does not fix.
+        const transient = RETRY_STATUS.has(res.status) && (res.status !== 429 || res.headers.has('retry-after'));
+        if (!transient || attempt === attempts) throw await this.toError(res, call, url);
         lastError = await this.toError(res, call, url);
         const retryAfter = Number(res.headers.get('retry-after'));
         if (Number.isFinite(retryAfter) && retryAfter > 0) {

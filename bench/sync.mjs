@@ -1,0 +1,122 @@
+// `reyna push` / `status` on a generated 10,000-file tree against a local studio server, with `git status` on the
+// same tree in the same run as the yardstick. Shown: the first push, a no-change `status` (target ≤ 3× git status),
+// and a one-change push (target ≤ 0.5 s). Each command is the real binary, start-up included; the in-process
+// figure of `status` (core only, no Node start-up) is shown beside it. Prints figures; always exits 0.
+// `node bench/sync.mjs [runs] [files]` (default 5 runs, 10000 files).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const runs = Number(process.argv[2] ?? 5);
+const count = Number(process.argv[3] ?? 10_000);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/run.js');
+const work = join(root, '.tmp/bench-sync');
+const app = join(work, 'app');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(app, { recursive: true });
+
+const env = { ...process.env, HOME: work, XDG_CONFIG_HOME: join(work, 'config'), CI: 'true' };
+for (const key of Object.keys(env)) if (key.startsWith('REYNA_')) delete env[key];
+// The default quota is 10,000 blobs a user; the tree is that many files plus two.
+env.REYNA_SERVER_QUOTA_BLOBS = '100000';
+const server = spawn(
+  process.execPath,
+  [bin, 'server', 'start', '--port', '0', '--edge-port', '0', '--data-dir', join(work, 'studio'), '--json'],
+  {
+    env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  },
+);
+const info = await new Promise((resolve, reject) => {
+  let out = '';
+  server.stdout.on('data', (d) => {
+    out += d;
+    if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+  });
+  server.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+});
+if (!info.url) throw new Error(`server did not start: ${JSON.stringify(info)}`);
+env.REYNA_SERVER = info.url;
+env.REYNA_TOKEN = info.ownerToken;
+
+try {
+  // 100 directories of 100 files, 200 B – 2 KB of text each.
+  const perDir = 100;
+  for (let d = 0; d < Math.ceil(count / perDir); d++) {
+    mkdirSync(join(app, `src/m${d}`), { recursive: true });
+    for (let f = 0; f < perDir && d * perDir + f < count; f++)
+      writeFileSync(
+        join(app, `src/m${d}/f${f}.ts`),
+        `export const v${f} = ${JSON.stringify('x'.repeat(200 + ((d * 37 + f * 11) % 1800)))};\n`,
+      );
+  }
+  writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'bench-sync' }));
+  writeFileSync(join(app, '.gitignore'), '.reyna/\n');
+  const reyna = (...args) =>
+    JSON.parse(
+      execFileSync(process.execPath, [bin, ...args, '--json'], { cwd: app, env, encoding: 'utf8', maxBuffer: 1 << 28 }),
+    );
+  reyna('apps', 'create');
+  const git = (...args) =>
+    execFileSync('git', args, {
+      cwd: app,
+      env: {
+        ...env,
+        GIT_AUTHOR_NAME: 'b',
+        GIT_AUTHOR_EMAIL: 'b@localhost',
+        GIT_COMMITTER_NAME: 'b',
+        GIT_COMMITTER_EMAIL: 'b@localhost',
+      },
+      stdio: 'ignore',
+    });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'tree');
+  // Files written within the last second are re-hashed (as git does with racily clean entries): let them settle.
+  await new Promise((r) => setTimeout(r, 1100));
+
+  const time = (fn) => {
+    const started = performance.now();
+    const value = fn();
+    return { ms: performance.now() - started, value };
+  };
+  const first = time(() => reyna('push', '-m', 'first'));
+  console.log(`sync of ${count} files against ${info.url} (PGlite), median of ${runs} runs`);
+  console.log(
+    `  first push             ${first.ms.toFixed(0).padStart(6)} ms  ${first.value.summary.bytesSent} bytes sent, ${first.value.summary.transferred} blobs`,
+  );
+
+  const { status } = await import('@reyna/core/sync');
+  const times = { git: [], status: [], inProcess: [], push: [] };
+  const bytes = [];
+  time(() => reyna('status')); // the first status after a push fills the hash cache
+  for (let i = 0; i < runs; i++) {
+    times.git.push(time(() => git('status', '--porcelain')).ms);
+    times.status.push(time(() => reyna('status')).ms);
+    const started = performance.now();
+    await status({ cwd: app, env: {}, server: info.url, token: info.ownerToken, homedir: work });
+    times.inProcess.push(performance.now() - started);
+    writeFileSync(join(app, 'src/m0/f0.ts'), `export const v0 = ${i};\n`);
+    const pushed = time(() => reyna('push'));
+    times.push.push(pushed.ms);
+    bytes.push(pushed.value.summary.bytesSent);
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const g = median(times.git);
+  const s = median(times.status);
+  const p = median(times.push);
+  console.log(`  git status             ${g.toFixed(0).padStart(6)} ms`);
+  console.log(`  reyna status           ${s.toFixed(0).padStart(6)} ms  ${(s / g).toFixed(2)}× git status`);
+  console.log(
+    `  status (core, no CLI)  ${median(times.inProcess).toFixed(0).padStart(6)} ms  ${(median(times.inProcess) / g).toFixed(2)}× git status`,
+  );
+  console.log(`  one-change push        ${p.toFixed(0).padStart(6)} ms  ${median(bytes)} bytes sent`);
+  console.log(`target no-change status ≤ 3× git status: ${s <= 3 * g ? 'PASS' : 'MISS'} (${(s / g).toFixed(2)}×)`);
+  console.log(`target one-change push ≤ 0.5 s: ${p <= 500 ? 'PASS' : 'MISS'} (${p.toFixed(0)} ms)`);
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(work, { recursive: true, force: true });
+}
