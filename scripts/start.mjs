@@ -16,7 +16,11 @@ const dataDir = join(work, 'studio');
 const app = join(work, 'example-app');
 const step = (text) => process.stdout.write(`\n▸ ${text}\n`);
 const reyna = (args, options = {}) =>
-  execFileSync(process.execPath, [bin, ...args], { stdio: 'inherit', ...options, env: { ...process.env, ...options.env } });
+  execFileSync(process.execPath, [bin, ...args], {
+    stdio: 'inherit',
+    ...options,
+    env: { ...process.env, ...options.env },
+  });
 
 /** The port when it is free on loopback, else 0 (any free one). */
 const freeOr0 = (port) =>
@@ -34,7 +38,10 @@ step(`reyna server start --port ${port} --edge-port ${edgePort}  (PGlite in ${re
 const server = spawn(
   process.execPath,
   [bin, 'server', 'start', '--port', String(port), '--edge-port', String(edgePort), '--data-dir', dataDir, '--json'],
-  { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, REYNA_LOG_LEVEL: process.env.REYNA_LOG_LEVEL ?? 'warn' } },
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, REYNA_LOG_LEVEL: 'warn' },
+  },
 );
 const stopServer = () => {
   if (server.exitCode === null) server.kill('SIGTERM');
@@ -89,14 +96,11 @@ process.stdout.write(
 // Check the deployed page as a browser would ask for it (Host: example-app.localhost), through loopback.
 const url = new URL(deployed.url);
 const page = await new Promise((resolve, reject) => {
-  const req = request(
-    { host: '127.0.0.1', port: url.port, path: '/', headers: { host: url.host } },
-    (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode, text }));
-    },
-  );
+  const req = request({ host: '127.0.0.1', port: url.port, path: '/', headers: { host: url.host } }, (res) => {
+    let text = '';
+    res.on('data', (c) => (text += c));
+    res.on('end', () => resolve({ status: res.statusCode, text }));
+  });
   req.on('error', reject);
   req.end();
 });

@@ -3,7 +3,7 @@
 // redeploy (or the same build on a second app: the APP_ID is a runtime binding) reuses the directory.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -59,14 +59,29 @@ export async function readVersion(root: string, versionId: string): Promise<Edge
 /** Served path `/a/b.js` → `a/b.js` (paths were checked by the route: no `..`, `\`, NUL or empty segments). */
 const relative = (path: string) => path.replace(/^\/+/, '');
 
+/** sha256 → a file holding those bytes in an already materialised version (for hard links). */
+async function knownFiles(root: string, versionIds: string[]): Promise<Map<string, string>> {
+  const known = new Map<string, string>();
+  for (const id of versionIds) {
+    const spec = await readVersion(root, id).catch(() => undefined);
+    if (!spec) continue;
+    const dir = versionDir(root, id);
+    for (const [path, f] of Object.entries(spec.files)) known.set(f.sha256, join(assetsDir(dir), relative(path)));
+    for (const [name, f] of Object.entries(spec.modules)) known.set(f.sha256, join(modulesDir(dir), name));
+  }
+  return known;
+}
+
 /**
- * Writes a version's files from the BlobStore into a staging directory, then renames it into place: a version
- * directory is complete or absent. Returns its directory. An existing one is reused.
+ * Writes a version's files into a staging directory, then renames it into place: a version directory is complete
+ * or absent. Bytes already in one of `previous` (version ids, e.g. what the app serves now) are hard-linked from
+ * there, the rest come from the BlobStore. Returns its directory. An existing one is reused.
  */
 export async function materialise(
   root: string,
   blobs: BlobStore,
   spec: EdgeVersionSpec,
+  previous: string[] = [],
 ): Promise<{ versionId: string; dir: string; reused: boolean }> {
   const versionId = versionIdOf(spec);
   const dir = versionDir(root, versionId);
@@ -79,10 +94,21 @@ export async function materialise(
     ];
     await mkdir(assetsDir(staging), { recursive: true });
     await mkdir(modulesDir(staging), { recursive: true });
+    const known = await knownFiles(root, previous);
     let next = 0;
     const worker = async () => {
       while (next < jobs.length) {
         const job = jobs[next++] as (typeof jobs)[number];
+        const from = known.get(job.sha256);
+        if (from) {
+          await mkdir(dirname(job.to), { recursive: true });
+          // Version files are never written after their rename, so sharing an inode is safe.
+          const linked = await link(from, job.to).then(
+            () => true,
+            () => false,
+          );
+          if (linked) continue;
+        }
         const stream = await blobs.get(job.sha256);
         if (!stream) {
           throw new ApiError(422, 'E_MISSING_BLOBS', `The bytes of blob ${job.sha256} are gone from the server`, {

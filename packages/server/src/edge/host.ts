@@ -127,7 +127,13 @@ export class Edge {
    */
   deploy(app: EdgeApp, spec: EdgeVersionSpec): Promise<{ versionId: string; url: string; reused: boolean }> {
     return this.exclusive(async () => {
-      const { versionId, reused } = await materialise(this.options.dir, this.options.blobs, spec);
+      const serving = this.state.apps[app.id]?.active;
+      const { versionId, reused } = await materialise(
+        this.options.dir,
+        this.options.blobs,
+        spec,
+        serving ? [serving] : [],
+      );
       const url = await this.activate(app, versionId);
       return { versionId, url, reused };
     });

@@ -20,7 +20,7 @@ import type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarg
 const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
 /** Bytes per `POST /v1/blobs/batch` (the server takes up to 64 MiB by default). */
 const BATCH_BYTES = 8 * 1024 * 1024;
-const BATCH_BLOBS = 1000;
+const BATCH_BLOBS = 250;
 
 /** Where the studio server is and who we are on it (`resolveStudio`). */
 export interface LocalConnection {
