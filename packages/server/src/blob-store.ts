@@ -2,6 +2,7 @@
 export interface StagedBlob {
   sha256: string;
   size: number;
+  /** Makes the bytes durable and visible under their hash. */
   commit(): Promise<void>;
   discard(): Promise<void>;
 }

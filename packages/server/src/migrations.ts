@@ -13,6 +13,9 @@ CREATE TABLE users (
   id text PRIMARY KEY,
   name text NOT NULL UNIQUE,
   admin boolean NOT NULL DEFAULT false,
+  -- What quotas are checked against, kept with each change so an upload need not count every blob the user holds.
+  blob_count bigint NOT NULL DEFAULT 0,
+  blob_bytes bigint NOT NULL DEFAULT 0,
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE tokens (

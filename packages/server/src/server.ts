@@ -410,13 +410,14 @@ export function createServer(options: ServerOptions) {
   /** Commits staged bytes, then records them for the user (quota check); undoes new bytes when that fails. */
   async function keep(c: C, staged: StagedBlob[]): Promise<z.infer<typeof BlobInfo>[]> {
     const fresh: string[] = [];
-    for (const s of staged) {
+    // Bytes first, records second: a crash in between leaves an unreferenced file, never a record without bytes.
+    await inParallel(staged, 16, async (s) => {
       if (await blobs.has(s.sha256)) await s.discard();
       else {
         await s.commit();
         fresh.push(s.sha256);
       }
-    }
+    });
     try {
       const created = await store.addBlobs(
         me(c).id,
@@ -860,6 +861,18 @@ export function createServer(options: ServerOptions) {
 }
 
 export type ReynaServer = ReturnType<typeof createServer>;
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 function emptyBody(): AsyncIterable<Uint8Array> {
   return (async function* () {})();

@@ -221,7 +221,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       await alice.put(`/v1/buckets/${bucket.id}/objects/k`, { sha256: sha256('also in a bucket') });
       await alice.post(`/v1/apps/${app.id}/deployments`, { revision: rev.body.id, target: 'local', status: 'success' });
       expect(await h.blobs.has(sha256('only in doomed'))).toBe(true);
+      const before = (await alice.get('/v1/usage')).body.user;
       expect((await alice.del(`/v1/apps/${app.id}`)).status).toBe(204);
+      const after = (await alice.get('/v1/usage')).body.user;
+      expect([after.blobs, after.bytesStored]).toEqual([before.blobs - 1, before.bytesStored - 'only in doomed'.length]);
       expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(404);
       expect(await h.blobs.has(sha256('only in doomed'))).toBe(false);
       expect((await alice.get(`/v1/blobs/${sha256('only in doomed')}`)).status).toBe(404);

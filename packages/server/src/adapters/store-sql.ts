@@ -245,11 +245,16 @@ export class SqlStore implements Store {
   private async collect(tx: SqlTx, userId: string, candidates: string[]): Promise<string[]> {
     if (candidates.length === 0) return [];
     await tx.query(
-      `DELETE FROM user_blobs ub WHERE ub.user_id = $1 AND ub.sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))
-       AND NOT EXISTS (SELECT 1 FROM revision_files f JOIN revisions r ON r.id = f.revision_id JOIN apps a ON a.id = r.app_id
-                       WHERE f.sha256 = ub.sha256 AND a.owner_id = $1)
-       AND NOT EXISTS (SELECT 1 FROM bucket_objects o JOIN buckets b ON b.id = o.bucket_id
-                       WHERE o.sha256 = ub.sha256 AND b.owner_id = $1)`,
+      `WITH gone AS (
+         DELETE FROM user_blobs ub WHERE ub.user_id = $1 AND ub.sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))
+         AND NOT EXISTS (SELECT 1 FROM revision_files f JOIN revisions r ON r.id = f.revision_id JOIN apps a ON a.id = r.app_id
+                         WHERE f.sha256 = ub.sha256 AND a.owner_id = $1)
+         AND NOT EXISTS (SELECT 1 FROM bucket_objects o JOIN buckets b ON b.id = o.bucket_id
+                         WHERE o.sha256 = ub.sha256 AND b.owner_id = $1)
+         RETURNING ub.sha256)
+       UPDATE users SET blob_count = blob_count - (SELECT count(*) FROM gone),
+         blob_bytes = blob_bytes - (SELECT coalesce(sum(b.size), 0) FROM gone JOIN blobs b ON b.sha256 = gone.sha256)
+       WHERE id = $1`,
       [userId, json(candidates)],
     );
     const { rows } = await tx.query(
@@ -391,12 +396,9 @@ export class SqlStore implements Store {
       );
       const fresh = unique.filter((b) => !have.has(b.sha256));
       if (fresh.length > 0) {
-        const { rows } = await tx.query(
-          `SELECT count(*)::int AS n, coalesce(sum(b.size), 0)::bigint AS bytes FROM user_blobs ub JOIN blobs b ON b.sha256 = ub.sha256 WHERE ub.user_id = $1`,
-          [userId],
-        );
-        const count = num(rows[0]?.n) + fresh.length;
-        const bytes = num(rows[0]?.bytes) + fresh.reduce((n, b) => n + b.size, 0);
+        const { rows } = await tx.query('SELECT blob_count, blob_bytes FROM users WHERE id = $1', [userId]);
+        const count = num(rows[0]?.blob_count) + fresh.length;
+        const bytes = num(rows[0]?.blob_bytes) + fresh.reduce((n, b) => n + b.size, 0);
         if (count > quotas.blobs || bytes > quotas.bytes) {
           const which = count > quotas.blobs ? `${quotas.blobs} blobs` : `${quotas.bytes} bytes`;
           throw new ApiError(429, 'E_QUOTA_EXCEEDED', `This upload would take you past your quota of ${which}`, {
@@ -404,6 +406,7 @@ export class SqlStore implements Store {
             details: { quota: quotas },
           });
         }
+        await tx.query('UPDATE users SET blob_count = $2, blob_bytes = $3 WHERE id = $1', [userId, count, bytes]);
         const list = json(fresh);
         await tx.query(
           `INSERT INTO blobs (sha256, size) SELECT b.sha256, b.size FROM jsonb_to_recordset($1::jsonb) AS b(sha256 text, size bigint) ON CONFLICT DO NOTHING`,
@@ -793,8 +796,7 @@ export class SqlStore implements Store {
   async usage(userId: string, quotas: Quotas): Promise<Usage> {
     const { rows: u } = await this.sql.query(
       `SELECT u.id, u.name,
-         (SELECT count(*)::int FROM user_blobs ub WHERE ub.user_id = u.id) AS blobs,
-         (SELECT coalesce(sum(b.size), 0)::bigint FROM user_blobs ub JOIN blobs b ON b.sha256 = ub.sha256 WHERE ub.user_id = u.id) AS bytes,
+         u.blob_count AS blobs, u.blob_bytes AS bytes,
          (SELECT count(*)::int FROM buckets k WHERE k.owner_id = u.id) AS buckets,
          (SELECT coalesce(requests, 0) FROM user_requests r WHERE r.user_id = u.id) AS requests
        FROM users u WHERE u.id = $1`,
