@@ -203,18 +203,21 @@ export function createServer(options: ServerOptions) {
   const me = (c: C) => c.get('principal').user;
 
   async function json<S extends z.ZodType>(c: C, schema: S): Promise<z.infer<S>> {
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (length > limits.jsonBytes) {
-      throw new ApiError(413, 'E_BODY_TOO_LARGE', `The request body is over ${limits.jsonBytes} bytes`, {
+    const tooBig = () =>
+      new ApiError(413, 'E_BODY_TOO_LARGE', `The request body is over ${limits.jsonBytes} bytes`, {
         hint: 'Split the request into smaller ones.',
         details: { limit: limits.jsonBytes },
       });
+    if (Number(c.req.header('content-length') ?? 0) > limits.jsonBytes) throw tooBig();
+    // Counted while it streams in: a body without Content-Length must not fill the memory either.
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of c.req.raw.body ?? emptyBody()) {
+      size += chunk.byteLength;
+      if (size > limits.jsonBytes) throw tooBig();
+      parts.push(chunk);
     }
-    const text = await c.req.text();
-    if (text.length > limits.jsonBytes)
-      throw new ApiError(413, 'E_BODY_TOO_LARGE', `The request body is over ${limits.jsonBytes} bytes`, {
-        details: { limit: limits.jsonBytes },
-      });
+    const text = Buffer.concat(parts).toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -835,7 +838,10 @@ export function createServer(options: ServerOptions) {
           void stream.writeSSE({ event: event.subject, data: JSON.stringify(event), id: String(++id) });
         });
         await stream.writeSSE({ event: 'ready', data: '{}' });
+        // A comment every 15 s keeps proxies from closing an idle stream.
+        const ping = setInterval(() => void stream.write(': ping\n\n').catch(() => {}), 15_000);
         await new Promise<void>((done) => stream.onAbort(done));
+        clearInterval(ping);
         unsubscribe();
       });
     },

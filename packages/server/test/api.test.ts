@@ -224,7 +224,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const before = (await alice.get('/v1/usage')).body.user;
       expect((await alice.del(`/v1/apps/${app.id}`)).status).toBe(204);
       const after = (await alice.get('/v1/usage')).body.user;
-      expect([after.blobs, after.bytesStored]).toEqual([before.blobs - 1, before.bytesStored - 'only in doomed'.length]);
+      expect([after.blobs, after.bytesStored]).toEqual([
+        before.blobs - 1,
+        before.bytesStored - 'only in doomed'.length,
+      ]);
       expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(404);
       expect(await h.blobs.has(sha256('only in doomed'))).toBe(false);
       expect((await alice.get(`/v1/blobs/${sha256('only in doomed')}`)).status).toBe(404);
@@ -339,6 +342,30 @@ describe.each(KINDS)('studio API on %s', (kind) => {
   });
 
   describe('bad input', () => {
+    it('answers 413 to a JSON body over the limit, with or without Content-Length', async () => {
+      const small = h.withLimits({ jsonBytes: 100 });
+      const big = JSON.stringify({ hashes: Array(10).fill(sha256('x')) });
+      const auth = { authorization: `Bearer ${h.ownerToken}` };
+      const counted = await small.request('/v1/blobs/missing', { method: 'POST', headers: auth, body: big });
+      expect(counted.status).toBe(413);
+      const streamed = await small.request('/v1/blobs/missing', {
+        method: 'POST',
+        headers: auth,
+        body: new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode(big));
+            c.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(streamed.status).toBe(413);
+      expect((await streamed.json()).error).toMatchObject({ code: 'E_BODY_TOO_LARGE', details: { limit: 100 } });
+      expect(
+        (await small.request('/v1/blobs/missing', { method: 'POST', headers: auth, body: '{"hashes":[]}' })).status,
+      ).toBe(200);
+    });
+
     it('answers 400 E_BAD_JSON to malformed JSON', async () => {
       const r = await alice.post('/v1/apps', '{"name": ', { 'content-type': 'application/json' });
       expect(r.status).toBe(400);
