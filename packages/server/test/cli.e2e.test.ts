@@ -140,3 +140,36 @@ describe.runIf(built)('reyna server start (the real binary)', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('npx @reyna/server (the package bin)', () => {
+  const serverBin = join(bin, '../../../server/bin/reyna-server.js');
+
+  it('starts the same server, prints the owner token once, and stops on SIGTERM', async () => {
+    const dir = join(home, 'npx-data');
+    const run = () => {
+      const child = spawn(process.execPath, [serverBin, '--port', '0', '--json', '--data-dir', dir], {
+        env: { ...cleanEnv(home), REYNA_LOG_LEVEL: 'silent' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      return new Promise<{ child: ChildProcess; info: Started['info'] }>((resolve, reject) => {
+        let out = '';
+        child.stdout?.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve({ child, info: JSON.parse(out.split('\n')[0] as string) });
+        });
+        child.once('exit', (code) => reject(new Error(`reyna-server exited ${code}`)));
+      });
+    };
+    const first = await run();
+    expect(first.info.ownerToken).toMatch(/^reyna_/);
+    const who = await fetch(`${first.info.url}/v1/whoami`, {
+      headers: { authorization: `Bearer ${first.info.ownerToken}` },
+    });
+    expect((await who.json()).user.name).toBe('owner');
+    expect(await stop(first.child)).toBe(0);
+    const second = await run();
+    expect(second.info.ownerToken).toBeUndefined();
+    expect(await stop(second.child)).toBe(0);
+  }, 60_000);
+});
