@@ -412,31 +412,38 @@ export function createServer(options: ServerOptions) {
 
   /** Commits staged bytes, then records them for the user (quota check); undoes new bytes when that fails. */
   async function keep(c: C, staged: StagedBlob[]): Promise<z.infer<typeof BlobInfo>[]> {
-    const fresh: string[] = [];
-    // Bytes first, records second: a crash in between leaves an unreferenced file, never a record without bytes.
-    await inParallel(staged, 16, async (s) => {
-      if (await blobs.has(s.sha256)) await s.discard();
-      else {
-        await s.commit();
-        fresh.push(s.sha256);
-      }
-    });
+    const list = staged.map((s) => ({ sha256: s.sha256, size: s.size }));
     try {
-      const created = await store.addBlobs(
-        me(c).id,
-        staged.map((s) => ({ sha256: s.sha256, size: s.size })),
-        limits.quotas,
-      );
-      for (const s of staged) metrics.upload(s.size);
-      const out = staged.map((s, i) => ({ sha256: s.sha256, size: s.size, created: created[i] ?? false }));
-      for (const b of out)
-        if (b.created)
-          publish(`blob.created.${me(c).id}`, { ownerId: me(c).id, sha256: b.sha256, size: b.size }, c.get('log'));
-      return out;
+      // Refuse before writing anything, so a refused upload leaves no file behind.
+      await store.checkQuota(me(c).id, list, limits.quotas);
     } catch (error) {
-      for (const sha of fresh) if (!(await store.blobExists(sha))) await blobs.delete(sha);
+      await Promise.all(staged.map((s) => s.discard()));
       throw error;
     }
+    // Bytes first, records second: a crash in between leaves an unreferenced file (harmless), never a record
+    // without bytes. Files are never deleted here for the same reason, even when recording fails.
+    const present = new Set<StagedBlob>();
+    await inParallel(staged, 16, async (s) => {
+      if (await blobs.has(s.sha256)) present.add(s);
+      else await s.commit();
+    });
+    const created = await store.addBlobs(me(c).id, list, limits.quotas).catch(async (error: unknown) => {
+      await Promise.all([...present].map((s) => s.discard()));
+      throw error;
+    });
+    // Bytes that were there a moment ago may have been collected since (their last reference went away):
+    // commit ours after all, now that the record exists again.
+    await inParallel([...present], 16, async (s) => {
+      if (await blobs.has(s.sha256)) await s.discard();
+      else await s.commit();
+    });
+    for (const s of staged) metrics.upload(s.size);
+    const out = staged.map((s, i) => ({ sha256: s.sha256, size: s.size, created: created[i] ?? false }));
+    for (const b of out) {
+      if (b.created)
+        publish(`blob.created.${me(c).id}`, { ownerId: me(c).id, sha256: b.sha256, size: b.size }, c.get('log'));
+    }
+    return out;
   }
 
   function checkLength(c: C, limit: number, tooBig: () => ApiError) {

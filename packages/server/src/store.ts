@@ -67,6 +67,8 @@ export interface Store {
   missingBlobs(userId: string, hashes: string[]): Promise<string[]>;
   /** Whether any user stored these bytes already (the BlobStore may skip writing them). */
   blobExists(sha256: string): Promise<boolean>;
+  /** Throws 429 E_QUOTA_EXCEEDED when recording these blobs would take the user past a quota. */
+  checkQuota(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<void>;
   /** Records that the user holds these blobs; checks quotas first (429 E_QUOTA_EXCEEDED). Returns which were new to the user. */
   addBlobs(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<boolean[]>;
   /** The blob's size when this user may read it (uploaded it, or it is in a bucket shared with them). */

@@ -381,31 +381,41 @@ export class SqlStore implements Store {
     return rows.length > 0;
   }
 
+  /** Of `blobs`, those the user does not hold yet, and the user's totals with them; throws past a quota. */
+  private async quotaAfter(tx: SqlTx, userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas) {
+    const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
+    const have = new Set(
+      (
+        await tx.query(
+          `SELECT sha256 FROM user_blobs WHERE user_id = $1 AND sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))`,
+          [userId, json(unique.map((b) => b.sha256))],
+        )
+      ).rows.map((r) => String(r.sha256)),
+    );
+    const fresh = unique.filter((b) => !have.has(b.sha256));
+    const { rows } = await tx.query('SELECT blob_count, blob_bytes FROM users WHERE id = $1', [userId]);
+    const count = num(rows[0]?.blob_count) + fresh.length;
+    const bytes = num(rows[0]?.blob_bytes) + fresh.reduce((n, b) => n + b.size, 0);
+    if (fresh.length > 0 && (count > quotas.blobs || bytes > quotas.bytes)) {
+      const which = count > quotas.blobs ? `${quotas.blobs} blobs` : `${quotas.bytes} bytes`;
+      throw new ApiError(429, 'E_QUOTA_EXCEEDED', `This upload would take you past your quota of ${which}`, {
+        hint: 'Delete apps or bucket objects you no longer need, or ask the server admin for a larger quota.',
+        details: { quota: quotas },
+      });
+    }
+    return { have, fresh, count, bytes };
+  }
+
+  async checkQuota(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<void> {
+    await this.quotaAfter(this.sql, userId, blobs, quotas);
+  }
+
   addBlobs(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<boolean[]> {
     return this.sql.transaction(async (tx) => {
       // One user's uploads take turns, so two parallel batches cannot both squeeze under the quota.
       await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
-      const unique = [...new Map(blobs.map((b) => [b.sha256, b])).values()];
-      const have = new Set(
-        (
-          await tx.query(
-            `SELECT sha256 FROM user_blobs WHERE user_id = $1 AND sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))`,
-            [userId, json(unique.map((b) => b.sha256))],
-          )
-        ).rows.map((r) => String(r.sha256)),
-      );
-      const fresh = unique.filter((b) => !have.has(b.sha256));
+      const { have, fresh, count, bytes } = await this.quotaAfter(tx, userId, blobs, quotas);
       if (fresh.length > 0) {
-        const { rows } = await tx.query('SELECT blob_count, blob_bytes FROM users WHERE id = $1', [userId]);
-        const count = num(rows[0]?.blob_count) + fresh.length;
-        const bytes = num(rows[0]?.blob_bytes) + fresh.reduce((n, b) => n + b.size, 0);
-        if (count > quotas.blobs || bytes > quotas.bytes) {
-          const which = count > quotas.blobs ? `${quotas.blobs} blobs` : `${quotas.bytes} bytes`;
-          throw new ApiError(429, 'E_QUOTA_EXCEEDED', `This upload would take you past your quota of ${which}`, {
-            hint: 'Delete apps or bucket objects you no longer need, or ask the server admin for a larger quota.',
-            details: { quota: quotas },
-          });
-        }
         await tx.query('UPDATE users SET blob_count = $2, blob_bytes = $3 WHERE id = $1', [userId, count, bytes]);
         const list = json(fresh);
         await tx.query(
