@@ -25,6 +25,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`Error: --port ${values.port ?? env.REYNA_PORT} is not a port number\n`);
   process.exit(2);
 }
+// Handlers go in before the ready line is printed: whoever reads that line may signal at once.
+let close;
+let closing = false;
+const stop = () => {
+  if (closing || !close) process.exit(130);
+  closing = true;
+  close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 try {
   const server = await startServer({
     port,
@@ -32,7 +45,8 @@ try {
     dataDir: values['data-dir'] ?? env.REYNA_DATA_DIR ?? defaultDataDir(env),
     env,
   });
-  const { close, ...result } = server;
+  const { close: closeServer, ...result } = server;
+  close = closeServer;
   if (values.json || ['1', 'true'].includes(String(env.REYNA_JSON).toLowerCase())) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
@@ -45,17 +59,6 @@ try {
       );
     }
   }
-  let closing = false;
-  const stop = () => {
-    if (closing) process.exit(130);
-    closing = true;
-    close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 } catch (error) {
   const e = /** @type {{ code?: string; message: string; hint?: string }} */ (error);
   process.stderr.write(`Error: ${e.message}${e.hint ? `\n  ${e.hint}` : ''}\n`);

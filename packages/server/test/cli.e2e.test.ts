@@ -46,9 +46,10 @@ function start(): Promise<Started> {
   });
 }
 
-function stop(child: ChildProcess): Promise<number | null> {
+/** SIGTERM; resolves with the exit code, or the signal's name when the process died of a signal. */
+function stop(child: ChildProcess): Promise<number | string | null> {
   return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
+    child.once('exit', (code, signal) => resolve(code ?? signal));
     child.kill('SIGTERM');
   });
 }
@@ -148,10 +149,11 @@ describe('npx @reyna/server (the package bin)', () => {
     const dir = join(home, 'npx-data');
     const run = () => {
       const child = spawn(process.execPath, [serverBin, '--port', '0', '--json', '--data-dir', dir], {
-        env: { ...cleanEnv(home), REYNA_LOG_LEVEL: 'silent' },
+        env: { ...cleanEnv(home), REYNA_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.push(child);
+      child.stderr?.on('data', (d) => process.stderr.write(`reyna-server: ${d}`));
       return new Promise<{ child: ChildProcess; info: Started['info'] }>((resolve, reject) => {
         let out = '';
         child.stdout?.on('data', (d) => {
