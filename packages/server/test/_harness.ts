@@ -117,7 +117,7 @@ export function client(getApp: () => { request: ReynaServer['request'] }, token?
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
     };
     if (body !== undefined) {
-      if (typeof body === 'string' || body instanceof Uint8Array) init.body = body as BodyInit;
+      if (typeof body === 'string' || body instanceof Uint8Array) init.body = body as RequestInit['body'];
       else {
         init.body = JSON.stringify(body);
         (init.headers as Record<string, string>)['content-type'] = 'application/json';

@@ -360,7 +360,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         duplex: 'half',
       } as RequestInit);
       expect(streamed.status).toBe(413);
-      expect((await streamed.json()).error).toMatchObject({ code: 'E_BODY_TOO_LARGE', details: { limit: 100 } });
+      expect(((await streamed.json()) as { error: unknown }).error).toMatchObject({
+        code: 'E_BODY_TOO_LARGE',
+        details: { limit: 100 },
+      });
       expect(
         (await small.request('/v1/blobs/missing', { method: 'POST', headers: auth, body: '{"hashes":[]}' })).status,
       ).toBe(200);

@@ -106,13 +106,13 @@ describe.runIf(built)('reyna server start (the real binary)', () => {
     expect(denied.code).toBe(1);
     expect(JSON.parse(denied.stdout).error).toMatchObject({ code: 'E_FORBIDDEN' });
 
-    const app = await (
+    const app = (await (
       await fetch(`${url}/v1/apps`, {
         method: 'POST',
         headers: { authorization: `Bearer ${alice.token}` },
         body: JSON.stringify({ name: 'kept' }),
       })
-    ).json();
+    ).json()) as { id: string };
     // A SIGTERM is a normal way to stop a server: it closes and exits 0.
     expect(await stop(first.child)).toBe(0);
 
@@ -168,7 +168,7 @@ describe('npx @reyna/server (the package bin)', () => {
     const who = await fetch(`${first.info.url}/v1/whoami`, {
       headers: { authorization: `Bearer ${first.info.ownerToken}` },
     });
-    expect((await who.json()).user.name).toBe('owner');
+    expect(((await who.json()) as { user: { name: string } }).user.name).toBe('owner');
     expect(await stop(first.child)).toBe(0);
     const second = await run();
     expect(second.info.ownerToken).toBeUndefined();

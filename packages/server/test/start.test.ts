@@ -44,7 +44,7 @@ describe('PGlite', () => {
     expect(s.store).toBe('pglite');
     expect(s.ownerToken).toMatch(/^reyna_/);
     const res = await fetch(`${s.url}/v1/whoami`, { headers: { authorization: `Bearer ${s.ownerToken}` } });
-    expect((await res.json()).user.name).toBe('owner');
+    expect(((await res.json()) as { user: { name: string } }).user.name).toBe('owner');
     await s.close();
     const again = await boot(join(root, 'prepared'));
     expect(again.ownerToken).toBeUndefined();
@@ -71,9 +71,9 @@ describe.runIf(hasPostgres && hasNats)('PostgreSQL and NATS from the environment
     expect([a.ownerToken, b.ownerToken].filter(Boolean)).toHaveLength(1);
     const token = (a.ownerToken ?? b.ownerToken) as string;
     const auth = { authorization: `Bearer ${token}` };
-    const app = await (
+    const app = (await (
       await fetch(`${a.url}/v1/apps`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'shared' }) })
-    ).json();
+    ).json()) as { id: string };
     // An event published by server A reaches a watcher on server B through NATS.
     const controller = new AbortController();
     const events = await fetch(`${b.url}/v1/events`, { headers: auth, signal: controller.signal });
@@ -98,7 +98,7 @@ describe.runIf(hasPostgres && hasNats)('PostgreSQL and NATS from the environment
     controller.abort();
     await reader.cancel().catch(() => {});
     expect(text).toContain(`event: app.revision.created.${app.id}`);
-    const fromB = await (await fetch(`${b.url}/v1/apps/${app.id}`, { headers: auth })).json();
-    expect(fromB.head).toBe((await rev.json()).id);
+    const fromB = (await (await fetch(`${b.url}/v1/apps/${app.id}`, { headers: auth })).json()) as { head: string };
+    expect(fromB.head).toBe(((await rev.json()) as { id: string }).id);
   });
 });
