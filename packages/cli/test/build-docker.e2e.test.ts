@@ -77,7 +77,8 @@ describe('reyna build --docker', () => {
         const install = log.split('\n').findIndex((l) => l.includes('RUN npm install'));
         expect(install).toBeGreaterThan(-1);
         expect(log.split('\n')[install + 1]).toMatch(/Using cache|CACHED/);
-      });
+        // Two real npm installs and three builds: ~25 s on an idle machine, well over a minute on a loaded one.
+      }, 240_000);
     }
 
     it('runs the build as a non-root user, with no network and the memory limit', async () => {
@@ -110,6 +111,6 @@ fs.writeFileSync('dist/client/probe.json', JSON.stringify({
       expect(probe.uid).toBe(1000);
       expect(probe.interfaces).toEqual(['lo']);
       expect(Number(probe.memory)).toBe(512 * 1024 * 1024);
-    });
+    }, 120_000);
   });
 });
