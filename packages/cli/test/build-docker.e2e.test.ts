@@ -12,7 +12,7 @@ const hasImage = engine && spawnSync('docker', ['image', 'inspect', baseImage], 
 const docker = need(
   'A Docker engine with a Node base image',
   hasImage,
-  'run ../shared/tools/docker-up.sh and export REYNA_TEST_BASE_IMAGE',
+  'run .ci/docker-up.sh and export REYNA_TEST_BASE_IMAGE',
 );
 
 function sums(root: string): Record<string, string> {
