@@ -114,6 +114,34 @@ describe('reyna init and upgrade from a git template', () => {
     expect(existsSync(join(home, 'a'))).toBe(false);
   });
 
+  it('says which repository could not be fetched, what git said, and what to check', async () => {
+    const missing = await run(['init', 'a', '--template', `git+file://${home}/nonexist.git`, '--no-install', '--json']);
+    expect(missing.code).toBe(1);
+    const local = JSON.parse(missing.stdout).error;
+    expect(local.code).toBe('E_TEMPLATE_UNREACHABLE');
+    expect(local.message).toBe(
+      `Could not fetch the template repository file://${home}/nonexist.git: '${home}/nonexist.git' does not appear to be a git repository`,
+    );
+    expect(local.hint).toMatch(/Check the URL/);
+    expect(local.hint).toMatch(/--offline/);
+
+    // A loopback port that was free a moment ago: nothing listens there.
+    const { createServer } = await import('node:net');
+    const server = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const url = `https://127.0.0.1:${port}/org/repo.git`;
+    const closed = await run(['init', 'a', '--template', `${url}#v1`, '--no-install']);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain(
+      `Error: Could not fetch the template repository ${url}: unable to access '${url}/'`,
+    );
+    expect(closed.stderr).toMatch(/Failed to connect to 127\.0\.0\.1 port \d+/);
+    expect(closed.stderr).toMatch(/Hint: Check your network connection[^\n]*--offline/);
+    expect(existsSync(join(home, 'a'))).toBe(false);
+  });
+
   it('leaves no half-written directory when interrupted', async () => {
     // A template whose install never ends: init is interrupted mid-install.
     const slow = templateRepo([
