@@ -78,7 +78,26 @@ describe('reyna init and upgrade from a git template', () => {
     expect(early.code).toBe(1);
     expect(JSON.parse(early.stdout).error.code).toBe('E_UPGRADE_CONFLICTS');
 
+    // Dry runs of --continue and --abort say what they would do and change nothing.
+    const withMarkers = read(app, 'README.md');
+    const dryContinue = await run(['upgrade', '--continue', '--dry-run'], app);
+    expect(dryContinue.code, dryContinue.stderr).toBe(0);
+    expect(dryContinue.stdout).toContain('Cannot finish yet: 1 conflict(s) left in README.md');
+    const dryAbort = await run(['upgrade', '--abort', '--dry-run', '--json'], app);
+    expect(dryAbort.code, dryAbort.stderr).toBe(0);
+    expect(JSON.parse(dryAbort.stdout)).toMatchObject({
+      dryRun: true,
+      files: [{ path: 'README.md', action: 'restore' }],
+    });
+    expect(read(app, 'README.md')).toBe(withMarkers);
+
     writeFileSync(join(app, 'README.md'), '# app2\n\nStart somewhere HERE.\nThen go on.\n');
+    const wouldFinish = await run(['upgrade', '--continue', '--dry-run'], app);
+    expect(wouldFinish.code, wouldFinish.stderr).toBe(0);
+    expect(wouldFinish.stdout).toMatch(/Would finish the upgrade and record 3\.0\.0 \([0-9a-f]{7}\)/);
+    expect(JSON.parse(read(app, 'reyna.json')).template.version).toBe('2.0.0');
+    expect(existsSync(join(app, '.reyna/upgrade/state.json'))).toBe(true);
+
     const done = await run(['upgrade', '--continue'], app);
     expect(done.code, done.stderr).toBe(0);
     const template = JSON.parse(read(app, 'reyna.json')).template;
@@ -140,6 +159,26 @@ describe('reyna init and upgrade from a git template', () => {
     expect(closed.stderr).toMatch(/Failed to connect to 127\.0\.0\.1 port \d+/);
     expect(closed.stderr).toMatch(/Hint: Check your network connection[^\n]*--offline/);
     expect(existsSync(join(home, 'a'))).toBe(false);
+  });
+
+  it('upgrade --to a version a built-in template does not have lists the versions it has', async () => {
+    const app = join(home, 'builtin-app');
+    expect((await run(['init', app, '--template', 'vanilla', '--no-install', '--no-git'])).code).toBe(0);
+    const shipped = JSON.parse(
+      readFileSync(join(repoRoot, 'packages/cli/dist/templates/index.json'), 'utf8'),
+    ).vanilla.map((v: { version: string }) => v.version);
+    const up = await run(['upgrade', '--to', '9.9.9', '--json'], app);
+    expect(up.code).toBe(1);
+    const { error } = JSON.parse(up.stdout);
+    expect(error).toMatchObject({
+      code: 'E_TEMPLATE_REF_NOT_FOUND',
+      message: 'Built-in template vanilla has no version "9.9.9"',
+      details: { ref: '9.9.9', known: shipped },
+    });
+    expect(error.hint).toContain(`ships vanilla ${shipped.join(', ')}`);
+    const same = await run(['upgrade', '--to', `v${shipped.at(-1)}`, '--json'], app);
+    expect(same.code, same.stderr).toBe(0);
+    expect(JSON.parse(same.stdout).upToDate).toBe(true);
   });
 
   it('leaves no half-written directory when interrupted', async () => {

@@ -115,7 +115,9 @@ export { listBuiltinTemplates, templateCacheDir } from './templates/registry.js'
 export { compareVersions, newestTag } from './templates/semver.js';
 export { parseTemplateSpec, type TemplateSpec } from './templates/spec.js';
 export {
+  type AbortResult,
   abortUpgrade,
+  type ContinueResult,
   continueUpgrade,
   type UpgradeAction,
   type UpgradeOptions,

@@ -143,8 +143,7 @@ export async function planUpgrade(ctx: Context, options: UpgradeOptions): Promis
   const baseSnap = await source.fetchExact(spec, { commit: recorded.commit, version: recorded.version }, fetchOptions);
   let theirsSnap: TemplateSnapshot;
   if (spec.kind === 'builtin') {
-    const version = options.to ?? (await source.latestRef(spec, fetchOptions));
-    theirsSnap = await source.fetchExact(spec, { version }, fetchOptions);
+    theirsSnap = await source.fetch({ ...spec, version: options.to }, fetchOptions);
   } else {
     const ref = options.to ?? (await source.latestRef(spec, fetchOptions)) ?? recorded.ref ?? 'HEAD';
     theirsSnap = await source.fetch({ ...spec, ref } as typeof spec, fetchOptions);
@@ -328,11 +327,20 @@ async function readState(dir: string): Promise<UpgradeState> {
   }
 }
 
+/** What `--continue` does: the record it writes, and the conflicts that still stop it. */
+export interface ContinueResult {
+  dir: string;
+  template: TemplateRecord;
+  /** Conflicts not yet resolved; with them, only a dry run returns (the real one throws). */
+  remaining: string[];
+  dryRun: boolean;
+}
+
 /** Finishes an upgrade once its conflicts are resolved: records the new template commit. */
 export async function continueUpgrade(
   ctx: Context,
-  options: { dir?: string },
-): Promise<{ dir: string; template: TemplateRecord }> {
+  options: { dir?: string; dryRun?: boolean },
+): Promise<ContinueResult> {
   const dir = resolve(ctx.cwd, options.dir ?? '.');
   const state = await readState(dir);
   const remaining: string[] = [];
@@ -345,22 +353,32 @@ export async function continueUpgrade(
       if (data && hasConflictMarkers(data)) remaining.push(path);
     }
   }
+  const result = { dir, template: state.to, remaining, dryRun: options.dryRun === true };
+  if (options.dryRun) return result;
   if (remaining.length) throw conflictsError(remaining, remaining.length);
   await recordTemplate(dir, state.to);
   await rm(join(dir, STATE_DIR), { recursive: true, force: true });
-  return { dir, template: state.to };
+  return result;
+}
+
+/** What `--abort` does: each file the upgrade touched goes back (`restore`) or away (`delete`, it was new). */
+export interface AbortResult {
+  dir: string;
+  restored: number;
+  files: { path: string; action: 'restore' | 'delete' }[];
+  dryRun: boolean;
 }
 
 /** Undoes an upgrade that stopped on conflicts: every touched file back as it was. */
-export async function abortUpgrade(
-  ctx: Context,
-  options: { dir?: string },
-): Promise<{ dir: string; restored: number }> {
+export async function abortUpgrade(ctx: Context, options: { dir?: string; dryRun?: boolean }): Promise<AbortResult> {
   const dir = resolve(ctx.cwd, options.dir ?? '.');
   const state = await readState(dir);
-  for (const { path, existed } of state.touched) {
+  const files = state.touched.map(({ path, existed }) => ({ path, action: existed ? 'restore' : 'delete' }) as const);
+  const result = { dir, restored: files.length, files, dryRun: options.dryRun === true };
+  if (options.dryRun) return result;
+  for (const { path, action } of files) {
     const full = join(dir, path);
-    if (existed) {
+    if (action === 'restore') {
       const backup = join(dir, BACKUP_DIR, path);
       const info = await stat(backup);
       await mkdir(dirname(full), { recursive: true });
@@ -368,5 +386,5 @@ export async function abortUpgrade(
     } else await unlink(full).catch(() => {});
   }
   await rm(join(dir, STATE_DIR), { recursive: true, force: true });
-  return { dir, restored: state.touched.length };
+  return result;
 }
