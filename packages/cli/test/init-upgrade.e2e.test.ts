@@ -181,6 +181,80 @@ describe('reyna init and upgrade from a git template', () => {
     expect(JSON.parse(same.stdout).upToDate).toBe(true);
   });
 
+  describe('placeholders beyond the name', () => {
+    const placeholders = [
+      'name',
+      { name: 'title', description: 'Page title' },
+      { name: 'lang', description: 'Language', default: 'en' },
+    ];
+    const vars = templateRepo([
+      {
+        tag: 'v1',
+        files: {
+          'template.json': JSON.stringify({ name: 'vars', version: '1.0.0', placeholders }),
+          'index.html': '<html lang="{{lang}}"><title>{{title}}</title><h1>{{name}}</h1></html>\n',
+        },
+      },
+    ]);
+
+    it('are an E_MISSING_INPUT naming --var when nobody can answer, and take their defaults', async () => {
+      const missing = await run(['init', 'vars-a', '--template', `${vars}#v1`, '--no-install', '--json']);
+      expect(missing.code).toBe(2);
+      expect(JSON.parse(missing.stdout).error).toEqual({
+        code: 'E_MISSING_INPUT',
+        message: '--var title is required when not run from a terminal',
+        hint: 'Pass --var title=<value>',
+        details: { flag: '--var title' },
+      });
+      expect(existsSync(join(home, 'vars-a'))).toBe(false);
+      const given = await run(['init', 'vars-a', '--template', `${vars}#v1`, '--no-install', '--var', 'title=Hi']);
+      expect(given.code, given.stderr).toBe(0);
+      expect(read(join(home, 'vars-a'), 'index.html')).toBe(
+        '<html lang="en"><title>Hi</title><h1>vars-a</h1></html>\n',
+      );
+      expect(JSON.parse(read(join(home, 'vars-a'), 'reyna.json')).template.values).toEqual({
+        name: 'vars-a',
+        title: 'Hi',
+        lang: 'en',
+      });
+    });
+
+    it('are asked for on a terminal, with their description and default', async () => {
+      // util-linux `script` gives reyna a pseudo-terminal for stdin, stdout and stderr.
+      const { spawn } = await import('node:child_process');
+      const { cleanEnv, bin } = await import('./_reyna.js');
+      const command = [process.execPath, bin, 'init', 'vars-tty', '--template', `${vars}#v1`, '--no-install']
+        .map((arg) => `'${arg}'`)
+        .join(' ');
+      const child = spawn('script', ['-qec', `stty cols 120 rows 40; exec ${command}`, '/dev/null'], {
+        cwd: home,
+        env: { ...cleanEnv(home), TERM: 'xterm' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let screen = '';
+      child.stdout.on('data', (chunk) => (screen += chunk));
+      const waitFor = async (text: string) => {
+        const deadline = Date.now() + 20_000;
+        while (!screen.includes(text)) {
+          if (Date.now() > deadline) throw new Error(`no "${text}" on the terminal:\n${screen}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      const closed = new Promise((resolve) => child.on('close', resolve));
+      await waitFor('Page title');
+      child.stdin.write('Hello TTY\r');
+      await waitFor('Language');
+      expect(screen).toContain('(en)');
+      child.stdin.write('\r');
+      expect(await closed, screen).toBe(0);
+      const { stripVTControlCharacters } = await import('node:util');
+      expect(stripVTControlCharacters(screen)).toContain('Created vars-tty');
+      expect(read(join(home, 'vars-tty'), 'index.html')).toBe(
+        '<html lang="en"><title>Hello TTY</title><h1>vars-tty</h1></html>\n',
+      );
+    });
+  });
+
   it('leaves no half-written directory when interrupted', async () => {
     // A template whose install never ends: init is interrupted mid-install.
     const slow = templateRepo([

@@ -18,7 +18,10 @@ export const BuildConfig = z
     outDir: z.string().default('dist').describe('Build output directory'),
     worker: z.string().default('worker/index.ts').describe('Worker entry module'),
     command: z.string().optional().describe('Replaces the built-in build with this shell command'),
-    plan: z.enum(['free', 'paid']).optional().describe('Cloudflare plan whose limits the build is checked against (default free)'),
+    plan: z
+      .enum(['free', 'paid'])
+      .optional()
+      .describe('Cloudflare plan whose limits the build is checked against (default free)'),
     limits: z
       .object({
         workerGzipBytes: z.number().int().positive().optional(),
@@ -66,6 +69,23 @@ export type ReynaConfig = z.infer<typeof ReynaConfig>;
 
 export const AppName = appName;
 
+const placeholderKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit');
+
+/** A `{{key}}` a template uses: just its key, or the key with what to ask and a default. Read as the object form. */
+export const Placeholder = z
+  .union([
+    placeholderKey,
+    z
+      .object({
+        name: placeholderKey,
+        description: z.string().optional().describe('What to ask for at init'),
+        default: z.string().optional().describe('The value when none is given'),
+      })
+      .strict(),
+  ])
+  .transform((p) => (typeof p === 'string' ? { name: p } : p));
+export type Placeholder = z.infer<typeof Placeholder>;
+
 /** `template.json` at a template's root. Optional: without it a directory is copied as it is. */
 export const TemplateManifest = z
   .object({
@@ -73,7 +93,7 @@ export const TemplateManifest = z
     description: z.string().default(''),
     version: z.string().regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/, 'a semver version like 1.2.0'),
     placeholders: z
-      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .array(Placeholder)
       .default([])
       .describe('Names used as {{name}} in the files; each is asked for at init'),
     spa: z.boolean().default(false).describe('Serve index.html for unknown paths'),
