@@ -131,7 +131,8 @@ describe('reyna init and upgrade from a git template', () => {
       expect(body.error.hint).toBeTruthy();
     }
     expect(existsSync(join(home, 'a'))).toBe(false);
-  });
+    // 24 runs of the binary: minutes, not seconds, on a loaded machine.
+  }, 180_000);
 
   it('says which repository could not be fetched, what git said, and what to check', async () => {
     const missing = await run(['init', 'a', '--template', `git+file://${home}/nonexist.git`, '--no-install', '--json']);

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeContext } from '../src/context.js';
 import { initApp } from '../src/init/index.js';
+import { ReynaConfig } from '../src/protocol/config.js';
 import { abortUpgrade, continueUpgrade, upgradeApp } from '../src/upgrade/index.js';
 import { git, manifest, tempDir, templateRepo } from './_repo.js';
 
@@ -57,7 +58,18 @@ describe('init from a git template', () => {
     expect(existsSync(join(app, 'template.json'))).toBe(false);
     expect(read(app, '.gitignore')).toContain('node_modules');
     const config = JSON.parse(read(app, 'reyna.json'));
-    expect(config.$schema).toMatch(/reyna\.schema\.json$/);
+    // $schema names a file beside reyna.json: editors find it offline, with nothing to install.
+    expect(config.$schema).toBe('./reyna.schema.json');
+    const schema = JSON.parse(read(app, config.$schema));
+    const required = Object.entries(ReynaConfig.shape)
+      .filter(([, field]) => !field.safeParse(undefined).success)
+      .map(([key]) => key);
+    expect(schema.required).toEqual(required);
+    expect(required).toEqual(['name']);
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(ReynaConfig.shape).sort());
+    expect(schema.additionalProperties).toBe(false);
+    for (const key of Object.keys(config)) expect(schema.properties).toHaveProperty([key]);
+    for (const key of Object.keys(config.template)) expect(schema.properties.template.properties).toHaveProperty([key]);
     expect(config.template).toEqual({
       source: `file://${repo}`,
       ref: 'v1',
@@ -173,6 +185,19 @@ describe('upgrade', () => {
     expect(config.template.version).toBe('2.0.0');
 
     expect((await upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot })).upToDate).toBe(true);
+    expect(config.$schema).toBe('./reyna.schema.json');
+    expect(JSON.parse(read(app, 'reyna.schema.json')).title).toBe('reyna.json');
+  });
+
+  it('moves an app whose $schema pointed at the unpublished package to the schema file beside it', async () => {
+    const { ctx, builtinRoot, app } = await appAtV1();
+    const config = JSON.parse(read(app, 'reyna.json'));
+    const legacy = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ ...config, $schema: legacy }));
+    rmSync(join(app, 'reyna.schema.json'));
+    await upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot });
+    expect(JSON.parse(read(app, 'reyna.json')).$schema).toBe('./reyna.schema.json');
+    expect(JSON.parse(read(app, 'reyna.schema.json')).required).toEqual(['name']);
   });
 
   it('defaults to the newest tag', async () => {

@@ -5,10 +5,17 @@ import type { Writable } from 'node:stream';
 import { run } from '../_exec.js';
 import { type FileTree, isEmptyDir, writeTree } from '../_fs.js';
 import { assertGitAvailable } from '../_git.js';
-import { serializeConfig } from '../config.js';
+import { serializeConfig, serializeSchema } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
-import { AppName, type Placeholder, type ReynaConfig, type TemplateRecord } from '../protocol/config.js';
+import {
+  AppName,
+  type Placeholder,
+  type ReynaConfig,
+  SCHEMA_FILE,
+  SCHEMA_REF,
+  type TemplateRecord,
+} from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';
 import { listBuiltinTemplates, sourceFor, templateCacheDir } from '../templates/registry.js';
 import { parseTemplateSpec } from '../templates/spec.js';
@@ -144,12 +151,14 @@ export async function initApp(ctx: Context, options: InitOptions): Promise<InitR
 
   const files: FileTree = instantiate(snapshot.files, snapshot.manifest, values);
   const config: ReynaConfig = {
+    $schema: SCHEMA_REF,
     name,
     template: record,
     build: { outDir: 'dist', worker: 'worker/index.ts' },
     deploy: { target: 'local' },
   };
   files.set('reyna.json', { data: Buffer.from(serializeConfig(config)), mode: 0o644 });
+  files.set(SCHEMA_FILE, { data: Buffer.from(serializeSchema()), mode: 0o644 });
 
   await mkdir(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.reyna-init-${basename(target)}-${randomBytes(4).toString('hex')}`);

@@ -101,9 +101,16 @@ export const TemplateManifest = z
   .strict();
 export type TemplateManifest = z.infer<typeof TemplateManifest>;
 
-export const SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+/**
+ * reyna.json's JSON Schema sits beside it in every app (`reyna init` writes it, `reyna upgrade` refreshes it) and
+ * `$schema` points there: editors complete the file offline, and no package needs to be published or installed.
+ */
+export const SCHEMA_FILE = 'reyna.schema.json';
+export const SCHEMA_REF = `./${SCHEMA_FILE}`;
+/** Where `$schema` pointed before: a package that was never published. `reyna upgrade` moves such apps to SCHEMA_REF. */
+export const LEGACY_SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
 
 /** JSON Schema of reyna.json, for editors. */
 export function reynaJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(ReynaConfig, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
+  return { title: 'reyna.json', ...z.toJSONSchema(ReynaConfig, { io: 'input', target: 'draft-7' }) };
 }

@@ -1,10 +1,16 @@
 import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type FileEntry, type FileTree, isText, pathExists, writeFileAtomic } from '../_fs.js';
-import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
+import { CONFIG_FILE, readConfig, serializeSchema, writeConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
-import type { ReynaConfig, TemplateRecord } from '../protocol/config.js';
+import {
+  LEGACY_SCHEMA_URL,
+  type ReynaConfig,
+  SCHEMA_FILE,
+  SCHEMA_REF,
+  type TemplateRecord,
+} from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';
 import { sourceFor, templateCacheDir } from '../templates/registry.js';
 import type { TemplateSnapshot } from '../templates/source.js';
@@ -152,8 +158,11 @@ export async function planUpgrade(ctx: Context, options: UpgradeOptions): Promis
   const values = { name: config.name, ...recorded.values };
   const base = instantiate(baseSnap.files, baseSnap.manifest, values);
   const theirs = instantiate(theirsSnap.files, theirsSnap.manifest, values);
-  base.delete(CONFIG_FILE);
-  theirs.delete(CONFIG_FILE);
+  // reyna's own files, not the template's: recordTemplate writes them.
+  for (const own of [CONFIG_FILE, SCHEMA_FILE]) {
+    base.delete(own);
+    theirs.delete(own);
+  }
   const record: TemplateRecord = {
     ...recorded,
     ...(theirsSnap.ref ? { ref: theirsSnap.ref } : {}),
@@ -308,9 +317,12 @@ function conflictsError(paths: string[], total: number, plan?: UpgradePlan): Rey
   );
 }
 
+/** Records the new template in reyna.json, and refreshes the schema file beside it (this reyna's schema). */
 async function recordTemplate(dir: string, record: TemplateRecord): Promise<void> {
   const config: ReynaConfig = await readConfig(dir);
-  await writeConfig(dir, { ...config, template: record });
+  const localSchema = config.$schema === SCHEMA_REF || config.$schema === LEGACY_SCHEMA_URL;
+  if (localSchema) await writeFileAtomic(join(dir, SCHEMA_FILE), serializeSchema());
+  await writeConfig(dir, { ...config, ...(localSchema ? { $schema: SCHEMA_REF } : {}), template: record });
 }
 
 async function readState(dir: string): Promise<UpgradeState> {
