@@ -182,6 +182,73 @@ describe('reyna init and upgrade from a git template', () => {
     expect(JSON.parse(same.stdout).upToDate).toBe(true);
   });
 
+  it('caches git templates under $XDG_CACHE_HOME/reyna/templates and inits from a subdirectory of a repository', async () => {
+    // A bare repository whose template lives in templates/web, named as users name such repositories: *.git.
+    const inSubdir = Object.fromEntries(Object.entries(v1).map(([path, text]) => [`templates/web/${path}`, text]));
+    const monorepo = templateRepo([{ tag: 'v1', files: { 'README.md': '# Many templates\n', ...inSubdir } }]);
+    const bare = join(tempDir('reyna-bare-'), 'repo.git');
+    git(monorepo, 'clone', '--quiet', '--bare', monorepo, bare);
+
+    const cacheHome = join(home, 'xdg-cache');
+    const sub = await reyna(
+      ['init', 'sub-app', '--template', `git+file://${bare}/templates/web#v1`, '--no-install', '--no-git', '--json'],
+      { cwd: home, home, env: { XDG_CACHE_HOME: cacheHome } },
+    );
+    expect(sub.code, sub.stderr).toBe(0);
+    expect(JSON.parse(sub.stdout).template).toMatchObject({
+      source: `file://${bare}`,
+      subdir: 'templates/web',
+      ref: 'v1',
+      version: '1.0.0',
+    });
+    expect(read(join(home, 'sub-app'), 'README.md')).toBe('# sub-app\n\nStart here.\nThen go on.\n');
+    expect(existsSync(join(home, 'sub-app', 'template.json'))).toBe(false);
+    const cached = readdirSync(join(cacheHome, 'reyna', 'templates'));
+    expect(cached).toHaveLength(1);
+    expect(cached[0]).toMatch(/^[0-9a-f]{16}\.git$/);
+    expect(git(join(cacheHome, 'reyna', 'templates', cached[0] as string), 'rev-parse', 'v1')).toBe(
+      git(bare, 'rev-parse', 'v1'),
+    );
+  });
+
+  it('lists the built-in templates when asked for one that does not exist', async () => {
+    const shipped = Object.keys(
+      JSON.parse(readFileSync(join(repoRoot, 'packages/cli/dist/templates/index.json'), 'utf8')),
+    ).sort();
+    expect(shipped).toEqual(expect.arrayContaining(['react', 'vanilla']));
+    const unknown = await run(['init', 'a', '--template', 'reakt', '--no-install', '--json']);
+    expect(unknown.code).toBe(1);
+    expect(JSON.parse(unknown.stdout).error).toEqual({
+      code: 'E_TEMPLATE_NOT_FOUND',
+      message: 'No template "reakt"',
+      hint: `Available built-in templates: ${shipped.join(', ')}. A directory or a git URL works too.`,
+      details: { available: shipped },
+    });
+  });
+
+  it('says git is missing when it is not on PATH', async () => {
+    const noGit = { PATH: join(home, 'empty-path') };
+    const fromGit = await reyna(['init', 'a', '--template', `${repo}#v1`, '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+      env: noGit,
+    });
+    expect(fromGit.code).toBe(1);
+    expect(fromGit.stderr).toContain('Error: git is not installed or not on PATH');
+    expect(fromGit.stderr).toMatch(/Hint: Install git/);
+    const builtin = await reyna(['init', 'a', '--template', 'vanilla', '--no-install', '--json'], {
+      cwd: home,
+      home,
+      env: noGit,
+    });
+    expect(builtin.code).toBe(1);
+    expect(JSON.parse(builtin.stdout).error).toMatchObject({
+      code: 'E_GIT_MISSING',
+      hint: expect.stringContaining('--no-git'),
+    });
+    expect(existsSync(join(home, 'a'))).toBe(false);
+  });
+
   describe('placeholders beyond the name', () => {
     const placeholders = [
       'name',

@@ -300,19 +300,29 @@ export async function upgradeApp(ctx: Context, options: UpgradeOptions): Promise
     else await writeFileAtomic(full, entry.data, entry.mode);
   }
   if (conflictKinds.length) {
-    throw conflictsError(plan.conflicts, plan.conflicts.length, plan);
+    throw conflictsError(conflictKinds, plan);
   }
   await recordTemplate(dir, record);
   return plan;
 }
 
-function conflictsError(paths: string[], total: number, plan?: UpgradePlan): ReynaError {
+/** What each kind of conflict asks of the user, beside its path in the message. */
+const CONFLICT_NOTE: Record<string, string> = {
+  content: '',
+  binary: ` (binary: the template's version is beside it as *${THEIRS_SUFFIX})`,
+  'deleted-here': ' (you deleted it, the template changed it: restore it or leave it deleted)',
+  'deleted-upstream': ' (the template deleted it, you changed it: keep it or delete it)',
+};
+
+function conflictsError(conflicts: { path: string; kind: string }[], plan?: UpgradePlan): ReynaError {
+  const total = conflicts.length;
+  const listed = conflicts.map(({ path, kind }) => `${path}${CONFLICT_NOTE[kind] ?? ''}`);
   return new ReynaError(
     'E_UPGRADE_CONFLICTS',
-    `The upgrade left ${total} conflict${total === 1 ? '' : 's'}: ${paths.join(', ')}`,
+    `The upgrade left ${total} conflict${total === 1 ? '' : 's'}: ${listed.join(', ')}`,
     {
       hint: "Edit the files to resolve the <<<<<<< markers (a binary file has the template's version beside it as *.template-new: keep one and delete that file), then run `reyna upgrade --continue`. `reyna upgrade --abort` puts everything back.",
-      details: { conflicts: paths, ...(plan ? { plan } : {}) },
+      details: { conflicts: conflicts.map((c) => c.path), ...(plan ? { plan } : {}) },
     },
   );
 }
@@ -327,8 +337,9 @@ async function recordTemplate(dir: string, record: TemplateRecord): Promise<void
 
 async function readState(dir: string): Promise<UpgradeState> {
   await readConfig(dir);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as UpgradeState;
+    text = await readFile(join(dir, STATE_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ReynaError('E_NO_UPGRADE_IN_PROGRESS', 'There is no upgrade in progress', {
@@ -337,6 +348,17 @@ async function readState(dir: string): Promise<UpgradeState> {
     }
     throw error;
   }
+  try {
+    const state = JSON.parse(text) as UpgradeState;
+    if (Array.isArray(state.conflicts) && Array.isArray(state.touched) && typeof state.to?.source === 'string') {
+      return state;
+    }
+  } catch {
+    // said below
+  }
+  throw new ReynaError('E_UPGRADE_STATE_INVALID', `${join(dir, STATE_FILE)} is damaged: the upgrade cannot go on`, {
+    hint: `Put the files back from git (\`git checkout -- .\`) and delete ${STATE_DIR}, then run \`reyna upgrade\` again.`,
+  });
 }
 
 /** What `--continue` does: the record it writes, and the conflicts that still stop it. */
@@ -355,19 +377,19 @@ export async function continueUpgrade(
 ): Promise<ContinueResult> {
   const dir = resolve(ctx.cwd, options.dir ?? '.');
   const state = await readState(dir);
-  const remaining: string[] = [];
-  for (const { path, kind } of state.conflicts) {
-    const full = join(dir, path);
-    if (kind === 'binary') {
-      if (await pathExists(`${full}${THEIRS_SUFFIX}`)) remaining.push(path);
-    } else if (kind === 'content') {
+  const remaining: { path: string; kind: string }[] = [];
+  for (const conflict of state.conflicts) {
+    const full = join(dir, conflict.path);
+    if (conflict.kind === 'binary') {
+      if (await pathExists(`${full}${THEIRS_SUFFIX}`)) remaining.push(conflict);
+    } else if (conflict.kind === 'content') {
       const data = await readFile(full).catch(() => undefined);
-      if (data && hasConflictMarkers(data)) remaining.push(path);
+      if (data && hasConflictMarkers(data)) remaining.push(conflict);
     }
   }
-  const result = { dir, template: state.to, remaining, dryRun: options.dryRun === true };
+  const result = { dir, template: state.to, remaining: remaining.map((c) => c.path), dryRun: options.dryRun === true };
   if (options.dryRun) return result;
-  if (remaining.length) throw conflictsError(remaining, remaining.length);
+  if (remaining.length) throw conflictsError(remaining);
   await recordTemplate(dir, state.to);
   await rm(join(dir, STATE_DIR), { recursive: true, force: true });
   return result;
