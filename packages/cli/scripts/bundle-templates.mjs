@@ -1,6 +1,9 @@
 // Ships the built-in templates inside the CLI package: every tagged version (`template/<name>@<semver>`)
-// plus the working tree's, each stamped with the commit of this repository it came from, so an app
-// records exactly what it was made from and `reyna upgrade` has the base it needs.
+// plus the working tree's, each stamped with the commit of this repository that last changed the template
+// (`-dirty` when the working tree has uncommitted changes to it), so an app records exactly what it was made
+// from and `reyna upgrade` has the base it needs.
+// The stamps come from git state, which turbo does not hash: this runs as the uncached `templates` task
+// (see turbo.json), before every `build`, never replayed from the cache.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,7 +30,8 @@ for (const name of readdirSync(join(repo, 'templates')).sort()) {
   const seen = new Set();
   if (inGit) {
     for (const tag of git('tag', '--list', `template/${name}@*`).split('\n').filter(Boolean)) {
-      const commit = git('rev-list', '-n', '1', tag);
+      // The same stamp the working tree gets once it is clean: the template's last change up to the tag.
+      const commit = git('log', '-1', '--format=%H', tag, '--', `templates/${name}`) || git('rev-list', '-n', '1', tag);
       const manifest = JSON.parse(git('show', `${commit}:templates/${name}/template.json`));
       const dir = `${name}/${manifest.version}`;
       const dest = join(out, dir);

@@ -114,16 +114,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Asks for a value a flag did not give; without a person to ask, the default or a usage error naming the flag. */
   protected async ask(question: {
     flag: string;
+    /** How to pass the value, for the hint when nobody can answer (default: `<flag> <value>`). */
+    usage?: string;
     message: string;
     default?: string;
     validate?: Validate;
   }): Promise<string> {
     if (this.interactive) {
       const { input } = await import('@inquirer/prompts');
-      const { flag: _flag, ...config } = question;
+      const { flag: _flag, usage: _usage, ...config } = question;
       return input(config, this.promptContext());
     }
-    const value = this.nonInteractive(question.flag, question.default);
+    const value = this.nonInteractive(question.flag, question.default, '', question.usage);
     const verdict = question.validate ? await question.validate(value) : true;
     if (verdict !== true) {
       const why = typeof verdict === 'string' ? verdict : 'is not valid';
@@ -152,12 +154,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return this.nonInteractive(question.flag, question.default, ` (one of: ${values})`);
   }
 
-  private nonInteractive<V extends string>(flagName: string, fallback: V | undefined, more = ''): V {
+  private nonInteractive<V extends string>(
+    flagName: string,
+    fallback: V | undefined,
+    more = '',
+    usage = `${flagName} <value>`,
+  ): V {
     if (fallback !== undefined) return fallback;
     const yes = (this.flags as { yes?: boolean } | undefined)?.yes;
     const why = yes ? 'with --yes' : isCI(process.env) ? 'on CI' : 'when not run from a terminal';
     throw new ReynaError('E_MISSING_INPUT', `${flagName} is required ${why}`, {
-      hint: `Pass ${flagName} <value>${more}`,
+      hint: `Pass ${usage}${more}`,
       exitCode: ExitCode.usage,
       details: { flag: flagName },
     });

@@ -4,7 +4,4 @@ import { reynaJsonSchema } from '../dist/protocol/index.js';
 
 const out = new URL('../schema/', import.meta.url);
 mkdirSync(out, { recursive: true });
-writeFileSync(
-  new URL('reyna.schema.json', out),
-  `${JSON.stringify({ title: 'reyna.json', ...reynaJsonSchema() }, null, 2)}\n`,
-);
+writeFileSync(new URL('reyna.schema.json', out), `${JSON.stringify(reynaJsonSchema(), null, 2)}\n`);

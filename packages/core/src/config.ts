@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './_fs.js';
 import { ReynaError } from './errors.js';
-import { ReynaConfig, SCHEMA_URL } from './protocol/config.js';
+import { ReynaConfig, reynaJsonSchema, SCHEMA_FILE } from './protocol/config.js';
 
 export const CONFIG_FILE = 'reyna.json';
+const SCHEMA_HINT = `an editor completes it from ${SCHEMA_FILE}, which \`reyna init\` writes beside it.`;
 
 /** Reads and validates an app's reyna.json. */
 export async function readConfig(dir: string): Promise<ReynaConfig> {
@@ -25,23 +26,29 @@ export async function readConfig(dir: string): Promise<ReynaConfig> {
     json = JSON.parse(text);
   } catch (error) {
     throw new ReynaError('E_CONFIG_INVALID', `${path} is not valid JSON: ${(error as Error).message}`, {
-      hint: `Fix the syntax of ${CONFIG_FILE}; its schema is ${SCHEMA_URL}.`,
+      hint: `Fix the syntax of ${CONFIG_FILE}; ${SCHEMA_HINT}`,
     });
   }
   const parsed = ReynaConfig.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ReynaError('E_CONFIG_INVALID', `${path} is invalid: ${issues.join('; ')}`, {
-      hint: `Fix ${CONFIG_FILE}; its schema is ${SCHEMA_URL}.`,
+      hint: `Fix ${CONFIG_FILE}; ${SCHEMA_HINT}`,
       details: { issues },
     });
   }
   return parsed.data;
 }
 
+/** reyna.json's text: `$schema` first, where editors look for it. */
 export function serializeConfig(config: ReynaConfig): string {
   const { $schema, ...rest } = config;
-  return `${JSON.stringify({ $schema: $schema ?? SCHEMA_URL, ...rest }, null, 2)}\n`;
+  return `${JSON.stringify($schema === undefined ? rest : { $schema, ...rest }, null, 2)}\n`;
+}
+
+/** The text of reyna.schema.json, the JSON Schema an app's reyna.json refers to. */
+export function serializeSchema(): string {
+  return `${JSON.stringify(reynaJsonSchema(), null, 2)}\n`;
 }
 
 /** Writes reyna.json whole or not at all. */

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeContext } from '../src/context.js';
 import { initApp } from '../src/init/index.js';
+import { ReynaConfig } from '../src/protocol/config.js';
 import { abortUpgrade, continueUpgrade, upgradeApp } from '../src/upgrade/index.js';
 import { git, manifest, tempDir, templateRepo } from './_repo.js';
 
@@ -26,14 +27,14 @@ const v2 = {
   'src/new.ts': 'export const added = true;\n',
 };
 
-function setup(extraEnv: Record<string, string> = {}) {
-  const repo = templateRepo(
-    [
-      { tag: 'v1', files: v1 },
-      { tag: 'v2', files: v2 },
-    ],
-    { executable: ['run.sh'] },
-  );
+function setup(
+  extraEnv: Record<string, string> = {},
+  versions = [
+    { tag: 'v1', files: v1 },
+    { tag: 'v2', files: v2 },
+  ],
+) {
+  const repo = templateRepo(versions, { executable: ['run.sh'] });
   const work = tempDir();
   const ctx = makeContext({ cwd: work, env: { ...process.env, XDG_CACHE_HOME: join(work, '.cache'), ...extraEnv } });
   return { repo, work, ctx, builtinRoot: join(work, 'no-builtins') };
@@ -57,7 +58,18 @@ describe('init from a git template', () => {
     expect(existsSync(join(app, 'template.json'))).toBe(false);
     expect(read(app, '.gitignore')).toContain('node_modules');
     const config = JSON.parse(read(app, 'reyna.json'));
-    expect(config.$schema).toMatch(/reyna\.schema\.json$/);
+    // $schema names a file beside reyna.json: editors find it offline, with nothing to install.
+    expect(config.$schema).toBe('./reyna.schema.json');
+    const schema = JSON.parse(read(app, config.$schema));
+    const required = Object.entries(ReynaConfig.shape)
+      .filter(([, field]) => !field.safeParse(undefined).success)
+      .map(([key]) => key);
+    expect(schema.required).toEqual(required);
+    expect(required).toEqual(['name']);
+    expect(Object.keys(schema.properties).sort()).toEqual(Object.keys(ReynaConfig.shape).sort());
+    expect(schema.additionalProperties).toBe(false);
+    for (const key of Object.keys(config)) expect(schema.properties).toHaveProperty([key]);
+    for (const key of Object.keys(config.template)) expect(schema.properties.template.properties).toHaveProperty([key]);
     expect(config.template).toEqual({
       source: `file://${repo}`,
       ref: 'v1',
@@ -114,6 +126,20 @@ describe('init from a git template', () => {
     expect(read(join(work, 'full'), 'keep.txt')).toBe('mine');
     expect(existsSync(join(work, 'full', 'reyna.json'))).toBe(true);
     expect(existsSync(join(work, 'a'))).toBe(false);
+  });
+
+  it('with preferOffline uses the cached ref without fetching, and fetches a ref the cache lacks', async () => {
+    const { repo, ctx, builtinRoot } = setup();
+    const init = (dir: string, ref: string, preferOffline: boolean) =>
+      initApp(ctx, { dir, template: `${repo}#${ref}`, install: false, git: false, preferOffline, builtinRoot });
+    const first = await init('a', 'main', false);
+    // The repository moves on after it was cached: a new commit on main, tagged v3.
+    writeFileSync(join(repo, 'README.md'), '# {{name}}\n\nNewer.\n');
+    git(repo, 'commit', '--quiet', '-am', 'v3');
+    git(repo, 'tag', 'v3');
+    expect((await init('b', 'main', true)).template.commit).toBe(first.template.commit);
+    expect((await init('c', 'v3', true)).template.commit).toBe(git(repo, 'rev-parse', 'v3'));
+    expect((await init('d', 'main', false)).template.commit).toBe(git(repo, 'rev-parse', 'v3'));
   });
 
   it('says git is missing when it is', async () => {
@@ -173,6 +199,19 @@ describe('upgrade', () => {
     expect(config.template.version).toBe('2.0.0');
 
     expect((await upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot })).upToDate).toBe(true);
+    expect(config.$schema).toBe('./reyna.schema.json');
+    expect(JSON.parse(read(app, 'reyna.schema.json')).title).toBe('reyna.json');
+  });
+
+  it('moves an app whose $schema pointed at the unpublished package to the schema file beside it', async () => {
+    const { ctx, builtinRoot, app } = await appAtV1();
+    const config = JSON.parse(read(app, 'reyna.json'));
+    const legacy = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ ...config, $schema: legacy }));
+    rmSync(join(app, 'reyna.schema.json'));
+    await upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot });
+    expect(JSON.parse(read(app, 'reyna.json')).$schema).toBe('./reyna.schema.json');
+    expect(JSON.parse(read(app, 'reyna.schema.json')).required).toEqual(['name']);
   });
 
   it('defaults to the newest tag', async () => {
@@ -180,6 +219,56 @@ describe('upgrade', () => {
     const plan = await upgradeApp(ctx, { dir: 'app', builtinRoot });
     expect(plan.to.version).toBe('2.0.0');
     expect(JSON.parse(read(app, 'reyna.json')).template.ref).toBe('v2');
+  });
+
+  it('puts the template version of a binary file beside yours, and leaves a file you deleted deleted', async () => {
+    const { repo, work, ctx, builtinRoot } = setup({}, [
+      { tag: 'v1', files: { 'template.json': manifest('1.0.0'), 'logo.bin': '\0logo one\n', 'notes.md': 'one\n' } },
+      { tag: 'v2', files: { 'template.json': manifest('2.0.0'), 'logo.bin': '\0logo two\n', 'notes.md': 'two\n' } },
+    ]);
+    await initApp(ctx, { dir: 'app', template: `${repo}#v1`, install: false, git: false, builtinRoot });
+    const app = join(work, 'app');
+    writeFileSync(join(app, 'logo.bin'), '\0my logo\n');
+    rmSync(join(app, 'notes.md'));
+
+    const error = await upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot }).catch((e) => e);
+    expect(error).toMatchObject({ code: 'E_UPGRADE_CONFLICTS', details: { conflicts: ['logo.bin', 'notes.md'] } });
+    expect(error.details.plan.actions).toEqual([
+      { path: 'logo.bin', action: 'conflict', kind: 'binary' },
+      { path: 'notes.md', action: 'conflict', kind: 'deleted-here' },
+    ]);
+    expect(error.message).toBe(
+      "The upgrade left 2 conflicts: logo.bin (binary: the template's version is beside it as *.template-new), " +
+        'notes.md (you deleted it, the template changed it: restore it or leave it deleted)',
+    );
+    expect(read(app, 'logo.bin')).toBe('\0my logo\n');
+    expect(read(app, 'logo.bin.template-new')).toBe('\0logo two\n');
+    expect(existsSync(join(app, 'notes.md'))).toBe(false);
+
+    // Resolved once the *.template-new file is gone; the deleted file needs nothing.
+    await expect(continueUpgrade(ctx, { dir: 'app' })).rejects.toMatchObject({
+      code: 'E_UPGRADE_CONFLICTS',
+      details: { conflicts: ['logo.bin'] },
+    });
+    rmSync(join(app, 'logo.bin.template-new'));
+    expect((await continueUpgrade(ctx, { dir: 'app' })).template.version).toBe('2.0.0');
+    expect(read(app, 'logo.bin')).toBe('\0my logo\n');
+    expect(existsSync(join(app, 'notes.md'))).toBe(false);
+  });
+
+  it('says so when the state of an upgrade in progress is damaged', async () => {
+    const { ctx, builtinRoot, app } = await appAtV1();
+    writeFileSync(join(app, 'src/app.ts'), 'export const c = 300;\n');
+    await expect(upgradeApp(ctx, { dir: 'app', to: 'v2', builtinRoot })).rejects.toMatchObject({
+      code: 'E_UPGRADE_CONFLICTS',
+    });
+    writeFileSync(join(app, '.reyna/upgrade/state.json'), '{"to":');
+    for (const finish of [continueUpgrade, abortUpgrade]) {
+      await expect(finish(ctx, { dir: 'app' })).rejects.toMatchObject({
+        code: 'E_UPGRADE_STATE_INVALID',
+        hint: expect.stringContaining('.reyna/upgrade'),
+      });
+    }
   });
 
   it('stops on a conflict, records nothing until --continue, and --abort restores the app', async () => {

@@ -68,11 +68,26 @@ moved into place at the end: an interrupted init leaves nothing behind.`;
       { id: 'install', title: 'npm install' },
       { id: 'finish', title: 'Move into place' },
     ]);
+    // A prompt for a placeholder can only come once the template is fetched, and the live progress display
+    // would swallow it: on a terminal the display starts once the template step (and its prompts) are done.
+    let shown: Promise<unknown> | undefined;
+    const show = () => {
+      shown ??= this.tasks(steps.tasks);
+    };
+    if (this.interactive) this.logger.info(`Fetching template ${template}…`);
+    else show();
     const running = initApp(ctx, {
       dir: args.dir ?? name,
       template,
       name,
       values,
+      ask: (placeholder) =>
+        this.ask({
+          flag: `--var ${placeholder.name}`,
+          usage: `--var ${placeholder.name}=<value>`,
+          message: placeholder.description ?? placeholder.name,
+          default: placeholder.default,
+        }),
       force: flags.force,
       install: flags.install,
       git: flags.git,
@@ -81,11 +96,15 @@ moved into place at the end: an interrupted init leaves nothing behind.`;
       builtinRoot: builtinTemplatesDir,
       // npm's own output streams through, except under the live progress display, which it would garble.
       output: this.json || process.stdout.isTTY ? undefined : process.stderr,
-      onStep: steps.onStep,
+      onStep: (step, state, detail) => {
+        steps.onStep(step, state, detail);
+        if (step === 'template' && state === 'done') show();
+      },
     });
     running.catch(steps.fail);
     // Progress and the work run side by side; the work's own error is the one reported.
-    await Promise.allSettled([this.tasks(steps.tasks)]);
+    await running.catch(() => {});
+    await Promise.allSettled([shown]);
     const result = await running;
     return this.render(result, () => {
       const from = `${result.template.source}${result.template.version ? `@${result.template.version}` : ''}`;

@@ -29,7 +29,10 @@ everything with --abort. reyna.json records the new template commit only once th
 
   static override flags = {
     to: flag('to', Flags.string({ description: 'Tag, branch or commit (or built-in version) to move to.' })),
-    'dry-run': flag('dry-run', Flags.boolean({ description: 'Print the plan; change nothing.' })),
+    'dry-run': flag(
+      'dry-run',
+      Flags.boolean({ description: 'Print the plan (also of --continue or --abort); change nothing.' }),
+    ),
     continue: flag(
       'continue',
       Flags.boolean({ description: 'Finish after resolving conflicts.', exclusive: ['abort', 'to'] }),
@@ -45,24 +48,34 @@ everything with --abort. reyna.json records the new template commit only once th
   async run() {
     const { flags } = this;
     const ctx = this.context();
+    const dryRun = flags['dry-run'] === true;
     if (flags.continue) {
-      const done = await continueUpgrade(ctx, {});
-      return this.render(done, () =>
-        this.log(`${this.colors.green('✔')} Upgrade finished: now on ${describe(done.template)}`),
-      );
+      const done = await continueUpgrade(ctx, { dryRun });
+      return this.render(done, () => {
+        if (!dryRun) this.log(`${this.colors.green('✔')} Upgrade finished: now on ${describe(done.template)}`);
+        else if (done.remaining.length === 0)
+          this.log(`Would finish the upgrade and record ${describe(done.template)}`);
+        else this.log(`Cannot finish yet: ${done.remaining.length} conflict(s) left in ${done.remaining.join(', ')}`);
+      });
     }
     if (flags.abort) {
-      const undone = await abortUpgrade(ctx, {});
-      return this.render(undone, () => this.log(`Upgrade aborted: ${undone.restored} files put back as they were.`));
+      const undone = await abortUpgrade(ctx, { dryRun });
+      return this.render(undone, () => {
+        if (!dryRun) this.log(`Upgrade aborted: ${undone.restored} files put back as they were.`);
+        else {
+          this.log(`Would abort the upgrade and put back ${undone.restored} files:`);
+          for (const file of undone.files) this.log(`  ${file.action.padEnd(8)} ${file.path}`);
+        }
+      });
     }
     const plan = await upgradeApp(ctx, {
       to: flags.to,
-      dryRun: flags['dry-run'],
+      dryRun,
       offline: flags.offline,
       preferOffline: flags['prefer-offline'],
       builtinRoot: builtinTemplatesDir,
     });
-    return this.render(plan, () => this.printPlan(plan, flags['dry-run'] === true));
+    return this.render(plan, () => this.printPlan(plan, dryRun));
   }
 
   private printPlan(plan: UpgradePlan, dryRun: boolean): void {

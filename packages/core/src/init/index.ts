@@ -5,10 +5,17 @@ import type { Writable } from 'node:stream';
 import { run } from '../_exec.js';
 import { type FileTree, isEmptyDir, writeTree } from '../_fs.js';
 import { assertGitAvailable } from '../_git.js';
-import { serializeConfig } from '../config.js';
+import { serializeConfig, serializeSchema } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
-import { AppName, type ReynaConfig, type TemplateRecord } from '../protocol/config.js';
+import {
+  AppName,
+  type Placeholder,
+  type ReynaConfig,
+  SCHEMA_FILE,
+  SCHEMA_REF,
+  type TemplateRecord,
+} from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';
 import { listBuiltinTemplates, sourceFor, templateCacheDir } from '../templates/registry.js';
 import { parseTemplateSpec } from '../templates/spec.js';
@@ -24,6 +31,11 @@ export interface InitOptions {
   name?: string;
   /** Values of the template's other placeholders. */
   values?: Record<string, string>;
+  /**
+   * Asks for a placeholder `values` does not give (a prompt, in the CLI), once the template is fetched. Without
+   * it a placeholder's default is taken, and one with no default is an E_MISSING_INPUT error.
+   */
+  ask?: (placeholder: Placeholder) => Promise<string>;
   force?: boolean;
   install?: boolean;
   git?: boolean;
@@ -105,16 +117,22 @@ export async function initApp(ctx: Context, options: InitOptions): Promise<InitR
     signal: ctx.signal,
   });
   const values: Record<string, string> = { ...options.values, name };
-  const missing = (snapshot.manifest?.placeholders ?? []).filter((key) => values[key] === undefined);
+  const placeholders = snapshot.manifest?.placeholders ?? [];
+  const unanswered = placeholders.filter((p) => values[p.name] === undefined);
+  const missing = options.ask ? [] : unanswered.filter((p) => p.default === undefined);
   if (missing.length) {
     throw new ReynaError(
       'E_MISSING_INPUT',
-      `The template needs a value for ${missing.map((key) => `{{${key}}}`).join(', ')}`,
+      `The template needs a value for ${missing.map((p) => `{{${p.name}}}`).join(', ')}`,
       {
-        hint: `Pass ${missing.map((key) => `--var ${key}=<value>`).join(' ')}.`,
+        hint: `Pass ${missing.map((p) => `--var ${p.name}=<value>`).join(' ')}.`,
         exitCode: 2,
+        details: { missing: missing.map((p) => p.name) },
       },
     );
+  }
+  for (const placeholder of unanswered) {
+    values[placeholder.name] = options.ask ? await options.ask(placeholder) : (placeholder.default as string);
   }
   const record: TemplateRecord = {
     source: snapshot.source,
@@ -122,7 +140,7 @@ export async function initApp(ctx: Context, options: InitOptions): Promise<InitR
     ...(snapshot.ref ? { ref: snapshot.ref } : {}),
     ...(snapshot.commit ? { commit: snapshot.commit } : {}),
     ...(snapshot.version ? { version: snapshot.version } : {}),
-    values: Object.fromEntries((snapshot.manifest?.placeholders ?? []).map((key) => [key, values[key] as string])),
+    values: Object.fromEntries(placeholders.map((p) => [p.name, values[p.name] as string])),
   };
   step(
     'template',
@@ -133,12 +151,14 @@ export async function initApp(ctx: Context, options: InitOptions): Promise<InitR
 
   const files: FileTree = instantiate(snapshot.files, snapshot.manifest, values);
   const config: ReynaConfig = {
+    $schema: SCHEMA_REF,
     name,
     template: record,
     build: { outDir: 'dist', worker: 'worker/index.ts' },
     deploy: { target: 'local' },
   };
   files.set('reyna.json', { data: Buffer.from(serializeConfig(config)), mode: 0o644 });
+  files.set(SCHEMA_FILE, { data: Buffer.from(serializeSchema()), mode: 0o644 });
 
   await mkdir(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.reyna-init-${basename(target)}-${randomBytes(4).toString('hex')}`);

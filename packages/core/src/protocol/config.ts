@@ -18,7 +18,10 @@ export const BuildConfig = z
     outDir: z.string().default('dist').describe('Build output directory'),
     worker: z.string().default('worker/index.ts').describe('Worker entry module'),
     command: z.string().optional().describe('Replaces the built-in build with this shell command'),
-    plan: z.enum(['free', 'paid']).optional().describe('Cloudflare plan whose limits the build is checked against (default free)'),
+    plan: z
+      .enum(['free', 'paid'])
+      .optional()
+      .describe('Cloudflare plan whose limits the build is checked against (default free)'),
     limits: z
       .object({
         workerGzipBytes: z.number().int().positive().optional(),
@@ -66,6 +69,23 @@ export type ReynaConfig = z.infer<typeof ReynaConfig>;
 
 export const AppName = appName;
 
+const placeholderKey = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and _, not starting with a digit');
+
+/** A `{{key}}` a template uses: just its key, or the key with what to ask and a default. Read as the object form. */
+export const Placeholder = z
+  .union([
+    placeholderKey,
+    z
+      .object({
+        name: placeholderKey,
+        description: z.string().optional().describe('What to ask for at init'),
+        default: z.string().optional().describe('The value when none is given'),
+      })
+      .strict(),
+  ])
+  .transform((p) => (typeof p === 'string' ? { name: p } : p));
+export type Placeholder = z.infer<typeof Placeholder>;
+
 /** `template.json` at a template's root. Optional: without it a directory is copied as it is. */
 export const TemplateManifest = z
   .object({
@@ -73,7 +93,7 @@ export const TemplateManifest = z
     description: z.string().default(''),
     version: z.string().regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/, 'a semver version like 1.2.0'),
     placeholders: z
-      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/))
+      .array(Placeholder)
       .default([])
       .describe('Names used as {{name}} in the files; each is asked for at init'),
     spa: z.boolean().default(false).describe('Serve index.html for unknown paths'),
@@ -81,9 +101,16 @@ export const TemplateManifest = z
   .strict();
 export type TemplateManifest = z.infer<typeof TemplateManifest>;
 
-export const SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+/**
+ * reyna.json's JSON Schema sits beside it in every app (`reyna init` writes it, `reyna upgrade` refreshes it) and
+ * `$schema` points there: editors complete the file offline, and no package needs to be published or installed.
+ */
+export const SCHEMA_FILE = 'reyna.schema.json';
+export const SCHEMA_REF = `./${SCHEMA_FILE}`;
+/** Where `$schema` pointed before: a package that was never published. `reyna upgrade` moves such apps to SCHEMA_REF. */
+export const LEGACY_SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
 
 /** JSON Schema of reyna.json, for editors. */
 export function reynaJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(ReynaConfig, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
+  return { title: 'reyna.json', ...z.toJSONSchema(ReynaConfig, { io: 'input', target: 'draft-7' }) };
 }

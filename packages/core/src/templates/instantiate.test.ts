@@ -8,7 +8,13 @@ const tree = (files: Record<string, string | Buffer>): FileTree =>
 const text = (files: FileTree, path: string) => files.get(path)?.data.toString();
 
 describe('instantiate', () => {
-  const manifest = { name: 't', description: '', version: '1.0.0', placeholders: ['name', 'title'], spa: false };
+  const manifest = {
+    name: 't',
+    description: '',
+    version: '1.0.0',
+    placeholders: [{ name: 'name' }, { name: 'title' }],
+    spa: false,
+  };
 
   it('fills declared placeholders only, and leaves {{APP_ID}} for deploy time', () => {
     const out = instantiate(

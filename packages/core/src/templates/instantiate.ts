@@ -15,7 +15,7 @@ export function instantiate(
   values: Record<string, string>,
 ): FileTree {
   const out: FileTree = new Map();
-  const keys = (manifest?.placeholders ?? []).filter((key) => values[key] !== undefined);
+  const keys = (manifest?.placeholders ?? []).map((p) => p.name).filter((key) => values[key] !== undefined);
   const pattern = keys.length ? new RegExp(`\\{\\{\\s*(${keys.join('|')})\\s*\\}\\}`, 'g') : undefined;
   for (const [path, entry] of files) {
     if (TEMPLATE_ONLY.has(path)) continue;

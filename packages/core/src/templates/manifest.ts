@@ -22,7 +22,7 @@ export function readManifest(files: FileTree, where: string): TemplateManifest |
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ReynaError('E_TEMPLATE_INVALID', `template.json in ${where} is invalid: ${issues.join('; ')}`, {
-      hint: 'template.json takes name, description, version (semver), placeholders and spa.',
+      hint: 'template.json takes name, description, version (semver), placeholders (keys, or {name, description, default}) and spa.',
       details: { issues },
     });
   }

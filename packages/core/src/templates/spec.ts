@@ -3,7 +3,11 @@ import { ReynaError } from '../errors.js';
 
 /** What a user typed after `--template`, understood. */
 export type TemplateSpec =
-  | { kind: 'builtin'; name: string }
+  | {
+      kind: 'builtin';
+      name: string /** One of the versions this reyna ships; default: the newest. */;
+      version?: string;
+    }
   | { kind: 'dir'; path: string }
   | { kind: 'git'; url: string; subdir?: string; ref?: string };
 

@@ -1,10 +1,16 @@
 import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type FileEntry, type FileTree, isText, pathExists, writeFileAtomic } from '../_fs.js';
-import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
+import { CONFIG_FILE, readConfig, serializeSchema, writeConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
-import type { ReynaConfig, TemplateRecord } from '../protocol/config.js';
+import {
+  LEGACY_SCHEMA_URL,
+  type ReynaConfig,
+  SCHEMA_FILE,
+  SCHEMA_REF,
+  type TemplateRecord,
+} from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';
 import { sourceFor, templateCacheDir } from '../templates/registry.js';
 import type { TemplateSnapshot } from '../templates/source.js';
@@ -143,8 +149,7 @@ export async function planUpgrade(ctx: Context, options: UpgradeOptions): Promis
   const baseSnap = await source.fetchExact(spec, { commit: recorded.commit, version: recorded.version }, fetchOptions);
   let theirsSnap: TemplateSnapshot;
   if (spec.kind === 'builtin') {
-    const version = options.to ?? (await source.latestRef(spec, fetchOptions));
-    theirsSnap = await source.fetchExact(spec, { version }, fetchOptions);
+    theirsSnap = await source.fetch({ ...spec, version: options.to }, fetchOptions);
   } else {
     const ref = options.to ?? (await source.latestRef(spec, fetchOptions)) ?? recorded.ref ?? 'HEAD';
     theirsSnap = await source.fetch({ ...spec, ref } as typeof spec, fetchOptions);
@@ -153,8 +158,11 @@ export async function planUpgrade(ctx: Context, options: UpgradeOptions): Promis
   const values = { name: config.name, ...recorded.values };
   const base = instantiate(baseSnap.files, baseSnap.manifest, values);
   const theirs = instantiate(theirsSnap.files, theirsSnap.manifest, values);
-  base.delete(CONFIG_FILE);
-  theirs.delete(CONFIG_FILE);
+  // reyna's own files, not the template's: recordTemplate writes them.
+  for (const own of [CONFIG_FILE, SCHEMA_FILE]) {
+    base.delete(own);
+    theirs.delete(own);
+  }
   const record: TemplateRecord = {
     ...recorded,
     ...(theirsSnap.ref ? { ref: theirsSnap.ref } : {}),
@@ -292,32 +300,46 @@ export async function upgradeApp(ctx: Context, options: UpgradeOptions): Promise
     else await writeFileAtomic(full, entry.data, entry.mode);
   }
   if (conflictKinds.length) {
-    throw conflictsError(plan.conflicts, plan.conflicts.length, plan);
+    throw conflictsError(conflictKinds, plan);
   }
   await recordTemplate(dir, record);
   return plan;
 }
 
-function conflictsError(paths: string[], total: number, plan?: UpgradePlan): ReynaError {
+/** What each kind of conflict asks of the user, beside its path in the message. */
+const CONFLICT_NOTE: Record<string, string> = {
+  content: '',
+  binary: ` (binary: the template's version is beside it as *${THEIRS_SUFFIX})`,
+  'deleted-here': ' (you deleted it, the template changed it: restore it or leave it deleted)',
+  'deleted-upstream': ' (the template deleted it, you changed it: keep it or delete it)',
+};
+
+function conflictsError(conflicts: { path: string; kind: string }[], plan?: UpgradePlan): ReynaError {
+  const total = conflicts.length;
+  const listed = conflicts.map(({ path, kind }) => `${path}${CONFLICT_NOTE[kind] ?? ''}`);
   return new ReynaError(
     'E_UPGRADE_CONFLICTS',
-    `The upgrade left ${total} conflict${total === 1 ? '' : 's'}: ${paths.join(', ')}`,
+    `The upgrade left ${total} conflict${total === 1 ? '' : 's'}: ${listed.join(', ')}`,
     {
       hint: "Edit the files to resolve the <<<<<<< markers (a binary file has the template's version beside it as *.template-new: keep one and delete that file), then run `reyna upgrade --continue`. `reyna upgrade --abort` puts everything back.",
-      details: { conflicts: paths, ...(plan ? { plan } : {}) },
+      details: { conflicts: conflicts.map((c) => c.path), ...(plan ? { plan } : {}) },
     },
   );
 }
 
+/** Records the new template in reyna.json, and refreshes the schema file beside it (this reyna's schema). */
 async function recordTemplate(dir: string, record: TemplateRecord): Promise<void> {
   const config: ReynaConfig = await readConfig(dir);
-  await writeConfig(dir, { ...config, template: record });
+  const localSchema = config.$schema === SCHEMA_REF || config.$schema === LEGACY_SCHEMA_URL;
+  if (localSchema) await writeFileAtomic(join(dir, SCHEMA_FILE), serializeSchema());
+  await writeConfig(dir, { ...config, ...(localSchema ? { $schema: SCHEMA_REF } : {}), template: record });
 }
 
 async function readState(dir: string): Promise<UpgradeState> {
   await readConfig(dir);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as UpgradeState;
+    text = await readFile(join(dir, STATE_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ReynaError('E_NO_UPGRADE_IN_PROGRESS', 'There is no upgrade in progress', {
@@ -326,41 +348,71 @@ async function readState(dir: string): Promise<UpgradeState> {
     }
     throw error;
   }
+  try {
+    const state = JSON.parse(text) as UpgradeState;
+    if (Array.isArray(state.conflicts) && Array.isArray(state.touched) && typeof state.to?.source === 'string') {
+      return state;
+    }
+  } catch {
+    // said below
+  }
+  throw new ReynaError('E_UPGRADE_STATE_INVALID', `${join(dir, STATE_FILE)} is damaged: the upgrade cannot go on`, {
+    hint: `Put the files back from git (\`git checkout -- .\`) and delete ${STATE_DIR}, then run \`reyna upgrade\` again.`,
+  });
+}
+
+/** What `--continue` does: the record it writes, and the conflicts that still stop it. */
+export interface ContinueResult {
+  dir: string;
+  template: TemplateRecord;
+  /** Conflicts not yet resolved; with them, only a dry run returns (the real one throws). */
+  remaining: string[];
+  dryRun: boolean;
 }
 
 /** Finishes an upgrade once its conflicts are resolved: records the new template commit. */
 export async function continueUpgrade(
   ctx: Context,
-  options: { dir?: string },
-): Promise<{ dir: string; template: TemplateRecord }> {
+  options: { dir?: string; dryRun?: boolean },
+): Promise<ContinueResult> {
   const dir = resolve(ctx.cwd, options.dir ?? '.');
   const state = await readState(dir);
-  const remaining: string[] = [];
-  for (const { path, kind } of state.conflicts) {
-    const full = join(dir, path);
-    if (kind === 'binary') {
-      if (await pathExists(`${full}${THEIRS_SUFFIX}`)) remaining.push(path);
-    } else if (kind === 'content') {
+  const remaining: { path: string; kind: string }[] = [];
+  for (const conflict of state.conflicts) {
+    const full = join(dir, conflict.path);
+    if (conflict.kind === 'binary') {
+      if (await pathExists(`${full}${THEIRS_SUFFIX}`)) remaining.push(conflict);
+    } else if (conflict.kind === 'content') {
       const data = await readFile(full).catch(() => undefined);
-      if (data && hasConflictMarkers(data)) remaining.push(path);
+      if (data && hasConflictMarkers(data)) remaining.push(conflict);
     }
   }
-  if (remaining.length) throw conflictsError(remaining, remaining.length);
+  const result = { dir, template: state.to, remaining: remaining.map((c) => c.path), dryRun: options.dryRun === true };
+  if (options.dryRun) return result;
+  if (remaining.length) throw conflictsError(remaining);
   await recordTemplate(dir, state.to);
   await rm(join(dir, STATE_DIR), { recursive: true, force: true });
-  return { dir, template: state.to };
+  return result;
+}
+
+/** What `--abort` does: each file the upgrade touched goes back (`restore`) or away (`delete`, it was new). */
+export interface AbortResult {
+  dir: string;
+  restored: number;
+  files: { path: string; action: 'restore' | 'delete' }[];
+  dryRun: boolean;
 }
 
 /** Undoes an upgrade that stopped on conflicts: every touched file back as it was. */
-export async function abortUpgrade(
-  ctx: Context,
-  options: { dir?: string },
-): Promise<{ dir: string; restored: number }> {
+export async function abortUpgrade(ctx: Context, options: { dir?: string; dryRun?: boolean }): Promise<AbortResult> {
   const dir = resolve(ctx.cwd, options.dir ?? '.');
   const state = await readState(dir);
-  for (const { path, existed } of state.touched) {
+  const files = state.touched.map(({ path, existed }) => ({ path, action: existed ? 'restore' : 'delete' }) as const);
+  const result = { dir, restored: files.length, files, dryRun: options.dryRun === true };
+  if (options.dryRun) return result;
+  for (const { path, action } of files) {
     const full = join(dir, path);
-    if (existed) {
+    if (action === 'restore') {
       const backup = join(dir, BACKUP_DIR, path);
       const info = await stat(backup);
       await mkdir(dirname(full), { recursive: true });
@@ -368,5 +420,5 @@ export async function abortUpgrade(
     } else await unlink(full).catch(() => {});
   }
   await rm(join(dir, STATE_DIR), { recursive: true, force: true });
-  return { dir, restored: state.touched.length };
+  return result;
 }

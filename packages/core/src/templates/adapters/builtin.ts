@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readTree } from '../../_fs.js';
 import { ReynaError } from '../../errors.js';
 import { readManifest } from '../manifest.js';
+import { compareVersions, versionOf } from '../semver.js';
 import type { TemplateSnapshot, TemplateSource } from '../source.js';
 import type { TemplateSpec } from '../spec.js';
 
@@ -56,7 +57,20 @@ export function builtinSource(root: string): TemplateSource<BuiltinSpec> {
   return {
     async fetch(spec) {
       const list = await versions(spec.name);
-      return load(spec.name, list[list.length - 1] as BuiltinVersion);
+      if (spec.version === undefined) return load(spec.name, list[list.length - 1] as BuiltinVersion);
+      // `1.2.0`, `v1.2.0` and `template/react@1.2.0` all name the same shipped version.
+      const wanted = spec.version;
+      const entry = versionOf(wanted)
+        ? list.find((candidate) => compareVersions(candidate.version, wanted) === 0)
+        : undefined;
+      if (!entry) {
+        const known = list.map((v) => v.version);
+        throw new ReynaError('E_TEMPLATE_REF_NOT_FOUND', `Built-in template ${spec.name} has no version "${wanted}"`, {
+          hint: `This reyna ships ${spec.name} ${known.join(', ')}: pass one of them, or leave the version out for the newest.`,
+          details: { ref: wanted, known },
+        });
+      }
+      return load(spec.name, entry);
     },
     async fetchExact(spec, at) {
       const list = await versions(spec.name);

@@ -22,15 +22,44 @@ export interface GitSourceOptions {
   logger: Logger;
 }
 
-function gitMessage(error: unknown): string {
+// git's generic closing advice, which says nothing about this failure.
+const BOILERPLATE = [
+  /^Cloning into/,
+  /^Could not read from remote repository\.?$/,
+  /^Please make sure you have the correct access rights/,
+  /^and the repository exists\.?$/,
+];
+
+/** The line of git's stderr that says what went wrong (`'…' does not appear to be a git repository`). */
+export function gitMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return (
-    text
-      .split('\n')
-      .map((line) => line.trim())
-      .filter((line) => line && !line.startsWith('Cloning into'))
-      .pop() ?? text
-  );
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !BOILERPLATE.some((re) => re.test(line.replace(/^(fatal|error|remote):\s*/, ''))));
+  // `remote: Repository not found.` is the clearest a host gets; else git's own first fatal/error line.
+  const line =
+    lines.find((l) => /^remote:.*not found/i.test(l)) ??
+    lines.find((l) => /^(fatal|error):/.test(l)) ??
+    lines[0] ??
+    text.trim();
+  return line.replace(/^(fatal|error|remote):\s*/, '').replace(/\.$/, '');
+}
+
+/** What a user can do about a failed fetch, by what git said. */
+function unreachableHint(said: string): string {
+  const offline = 'A template fetched before works with --offline.';
+  if (
+    /could not resolve host|failed to connect|couldn't connect|connection (refused|timed out)|timed out|network is unreachable|proxy/i.test(
+      said,
+    )
+  ) {
+    return `Check your network connection (and proxy settings), and that the host in the URL is right. ${offline}`;
+  }
+  if (/authentication|could not read (username|password)|permission denied|access denied|403/i.test(said)) {
+    return `Check your credentials for this host (a git credential helper, an SSH key, or a token in the URL). ${offline}`;
+  }
+  return `Check the URL: it must name a git repository you can clone (try \`git ls-remote <url>\`). ${offline}`;
 }
 
 /** Templates in any git repository, fetched once into a cache and usable offline afterwards. */
@@ -85,13 +114,11 @@ export function gitSource(options: GitSourceOptions): TemplateSource<GitSpec> {
   }
 
   function unreachable(url: string, error: unknown): ReynaError {
-    return new ReynaError(
-      'E_TEMPLATE_UNREACHABLE',
-      `Could not fetch the template repository ${url}: ${gitMessage(error)}`,
-      {
-        hint: 'Check the URL and your network or credentials; a template fetched before works with --offline.',
-      },
-    );
+    const said = gitMessage(error);
+    return new ReynaError('E_TEMPLATE_UNREACHABLE', `Could not fetch the template repository ${url}: ${said}`, {
+      hint: unreachableHint(said),
+      details: { url, git: said },
+    });
   }
 
   async function snapshotAt(spec: GitSpec, gitDir: string, commit: string, ref?: string): Promise<TemplateSnapshot> {
