@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reyna, repoRoot, tempDir } from './_reyna.js';
+import { repoRoot, reyna, tempDir } from './_reyna.js';
 
 function tree(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -21,7 +21,10 @@ function tree(root: string): Record<string, string> {
 describe('examples/', () => {
   it('react-app is exactly what `reyna init --template react` makes today (but for the recorded commit)', async () => {
     const home = tempDir();
-    const made = await reyna(['init', 'react-app', '--template', 'react', '--no-install', '--no-git'], { cwd: home, home });
+    const made = await reyna(['init', 'react-app', '--template', 'react', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
     expect(made.code, made.stderr).toBe(0);
     const fresh = tree(join(home, 'react-app'));
     const example = tree(join(repoRoot, 'examples/react-app'));

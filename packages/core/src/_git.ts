@@ -1,4 +1,4 @@
-import { type SimpleGit, simpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { run, runBuffer } from './_exec.js';
 import type { FileTree } from './_fs.js';
 import { ReynaError } from './errors.js';
