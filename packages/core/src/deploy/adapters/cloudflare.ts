@@ -613,8 +613,8 @@ export async function listCloudflareDeployments(
 }
 
 /**
- * Serves an older version again: a new deployment sending 100% of traffic to `versionId`, or, without one, to
- * the version that served before the current one. Versions are immutable, so this restores that content exactly.
+ * Serves an older version again: a new deployment sending 100% of traffic to `versionId` (or to the version a
+ * deployment id sent most traffic to), or, without one, to the version that served before the current one. Versions are immutable, so this restores that content exactly.
  */
 export async function rollbackCloudflare(
   ctx: Context,
@@ -642,9 +642,15 @@ export async function rollbackCloudflare(
       });
     }
   } else if (!versions.some((v) => v.id === target)) {
-    throw new ReynaError('E_CLOUDFLARE_NO_VERSION', `"${options.workerName}" has no version ${target}`, {
-      hint: 'Run `reyna deployments list` for the version ids.',
-    });
+    // A Cloudflare deployment id stands for the version it sent most traffic to.
+    target = main(deployments.find((d) => d.id === target));
+    if (!target) {
+      throw new ReynaError(
+        'E_CLOUDFLARE_NO_VERSION',
+        `"${options.workerName}" has no version or deployment ${options.versionId}`,
+        { hint: 'Run `reyna deployments list` for the ids.' },
+      );
+    }
   }
   const versionId = target;
   const message = options.message ?? `Rollback to ${versionId}`;
