@@ -1,6 +1,7 @@
 // The local edge in one process: the core client (plan → upload missing blobs → commit) against createServer()
 // through app.request(), and the edge's own port serving what was deployed, in workerd.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -13,6 +14,7 @@ import {
 } from '@reyna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Edge } from '../src/edge/host.js';
+import { listen } from '../src/listen.js';
 import { createServer, type ReynaServer } from '../src/server.js';
 import { edgeGet, NAVIGATE, settleWorkerd } from './_edge.js';
 import { client, type Harness, makeHarness } from './_harness.js';
@@ -212,6 +214,84 @@ describe('local edge (in process)', () => {
     expect(JSON.parse((await edgeGet(edge.port, 'two.localhost', '/api/hello')).text).appId).toBe(two);
     expect(await settleWorkerd(process.pid, 1)).toHaveLength(1);
   }, 120_000);
+
+  it('local deploy uploads time out and retry 429/503 with Retry-After, through a real loopback proxy', async () => {
+    const api = client(() => app, h.ownerToken);
+    const appId = (await api.post('/v1/apps', { name: 'patient' })).body.id as string;
+    const listening = await listen(app, { port: 0, host: '127.0.0.1' });
+    // In front of the real server: the first "which do you lack" answers 429 with Retry-After, the first batch
+    // upload 503 with Retry-After, the second batch upload never answers; everything else goes through.
+    const faults = new Map<string, string[]>([
+      ['POST /v1/blobs/missing', ['429']],
+      ['POST /v1/blobs/batch', ['503', 'stall']],
+    ]);
+    const seen: string[] = [];
+    const proxy = createHttpServer((req, res) => {
+      const key = `${req.method} ${req.url}`;
+      const fault = faults.get(key)?.shift();
+      seen.push(fault ? `${key} ${fault}` : key);
+      if (fault === 'stall') {
+        req.resume();
+        return;
+      }
+      if (fault) {
+        req.resume();
+        res.writeHead(Number(fault), { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify({ error: { code: 'E_BUSY', message: 'try again', hint: 'wait' } }));
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: listening.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      writeBuild(build, { 'client/index.html': HTML, 'client/patient.txt': 'waited\n' });
+      const patient: LocalConnection = {
+        server: `http://127.0.0.1:${port}`,
+        token: h.ownerToken,
+        timeoutMs: 1_500,
+        backoffMs: 10,
+      };
+      const started = performance.now();
+      const plan = await planLocalDeploy(ctx, { dir: build, appId, appName: 'patient' }, patient);
+      const result = await applyLocalDeploy(ctx, plan, patient);
+      const took = performance.now() - started;
+      expect(result.uploaded.files).toBe(plan.upload.files);
+      expect(result.uploaded.files).toBeGreaterThan(0);
+      expect((await edgeGet(edge.port, 'patient.localhost', '/patient.txt')).text).toBe('waited\n');
+      expect(seen.filter((s) => s.startsWith('POST /v1/blobs/batch'))).toEqual([
+        'POST /v1/blobs/batch 503',
+        'POST /v1/blobs/batch stall',
+        'POST /v1/blobs/batch',
+      ]);
+      expect(seen.filter((s) => s.startsWith('POST /v1/blobs/missing'))).toEqual([
+        'POST /v1/blobs/missing 429',
+        'POST /v1/blobs/missing',
+        'POST /v1/blobs/missing',
+      ]);
+      // Two Retry-After seconds, and one request given up after its 1.5 s.
+      expect(took).toBeGreaterThan(3_400);
+
+      // A server that keeps failing: a clear error once the tries are spent, nothing deployed.
+      faults.set('POST /v1/blobs/batch', ['503', '503', '503', '503']);
+      writeBuild(build, { 'client/index.html': HTML, 'client/patient.txt': 'never\n' });
+      const again = await planLocalDeploy(ctx, { dir: build, appId, appName: 'patient' }, patient);
+      const refused = await applyLocalDeploy(ctx, again, { ...patient, attempts: 2 }).catch((e: Error) => e);
+      expect((refused as Error & { code?: string }).code).toBe('E_BUSY');
+      expect((await edgeGet(edge.port, 'patient.localhost', '/patient.txt')).text).toBe('waited\n');
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((done) => proxy.close(done));
+      await listening.close();
+    }
+  }, 60_000);
 
   it('refuses unknown blobs (422), bad paths (422), and another user’s app (404)', async () => {
     const owner = client(() => app, h.ownerToken);

@@ -26,6 +26,10 @@ server is configured the deployment is recorded there (else a warning says it wa
     app: flag('app', Flags.string({ description: "APP_ID to deploy as (default: reyna.json's appId)." })),
     'dry-run': flag('dry-run', Flags.boolean({ description: 'Print the plan and stop.' })),
     message: flag('message', Flags.string({ char: 'm', description: 'A note kept with the deployment.' })),
+    timeout: flag(
+      'timeout',
+      Flags.integer({ description: 'Seconds per request to the studio server before it is retried.', min: 1 }),
+    ),
   };
 
   async run() {
@@ -35,7 +39,10 @@ server is configured the deployment is recorded there (else a warning says it wa
       appId: this.flags.app,
       message: this.flags.message,
       cloudflare: cloudflareSettings(this.flags, process.env),
-      studio: studioSettings(this.flags),
+      studio: {
+        ...studioSettings(this.flags),
+        ...(this.flags.timeout === undefined ? {} : { timeoutMs: this.flags.timeout * 1000 }),
+      },
     };
     const plan = await planDeploy(ctx, options);
     const c = this.colors;

@@ -45,6 +45,8 @@ export interface StudioSettings {
   token?: string;
   fetch?: typeof globalThis.fetch;
   homedir?: string;
+  /** Per request to the studio server, in ms (default 60 s); failed requests are retried with backoff. */
+  timeoutMs?: number;
 }
 
 export interface DeployOptions {
@@ -101,7 +103,12 @@ async function studioConnection(
   settings: StudioSettings = {},
 ): Promise<LocalConnection> {
   const target = await resolveStudio({ env: ctx.env, ...studioResolve(config, settings) });
-  return { server: target.server, token: target.token, ...(settings.fetch ? { fetch: settings.fetch } : {}) };
+  return {
+    server: target.server,
+    token: target.token,
+    ...(settings.fetch ? { fetch: settings.fetch } : {}),
+    ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+  };
 }
 
 /** Where Cloudflare deployments are recorded: the studio server the local target would use, when there is one. */
