@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { ReynaError } from '../../errors.js';
-import { appIdBinding, injectHtml, isHtmlPath } from '../../inject/index.js';
+import { appIdBinding } from '../../inject/index.js';
 import { API_PREFIX } from '../../protocol/api.js';
 import { EdgeDeployment, EdgeDeploymentList, type EdgeDeployRequest } from '../../protocol/edge.js';
 // The same client and uploader as push: a timeout per request, retries with backoff on 429/5xx (Retry-After).
 import { Api } from '../../sync/_api.js';
 import { uploadBlobs } from '../../sync/_transfer.js';
-import { listFiles, readBytes } from '../_cf-files.js';
-import { contentTypeOf } from '../_content-type.js';
+import { buildDirs, listFiles, readBytes, readClientFiles } from '../_build-files.js';
 import type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from '../target.js';
 
 const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
@@ -122,31 +120,12 @@ interface Loaded {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 async function load(dir: string, appId: string): Promise<Loaded> {
-  const clientDir = join(dir, 'client');
-  const workerDir = join(dir, 'worker');
-  const isDir = await stat(clientDir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir || !(await stat(join(workerDir, 'index.js')).catch(() => undefined))) {
-    throw new ReynaError('E_BUILD_MISSING', `No build in ${dir} (it needs client/ and worker/index.js)`, {
-      hint: 'Run `reyna build` first.',
-    });
-  }
-  const files: Loaded['files'] = [];
-  for (const rel of await listFiles(clientDir)) {
-    let bytes = await readBytes(join(clientDir, rel));
-    const injected = isHtmlPath(rel);
-    if (injected) bytes = new TextEncoder().encode(injectHtml(new TextDecoder().decode(bytes), appId));
-    files.push({
-      path: `/${rel}`,
-      sha256: sha256(bytes),
-      size: bytes.byteLength,
-      contentType: contentTypeOf(rel),
-      injected,
-      bytes,
-    });
-  }
+  const { clientDir, workerDir } = await buildDirs(dir);
+  const files: Loaded['files'] = (await readClientFiles(clientDir, appId)).map((f) => ({
+    ...f,
+    sha256: sha256(f.bytes),
+    size: f.bytes.byteLength,
+  }));
   const modules: Loaded['modules'] = [];
   for (const rel of await listFiles(workerDir)) {
     if (!/\.(?:m?js|wasm)$/.test(rel)) continue;
