@@ -18,13 +18,14 @@ export const targetFlags = {
   server: flag(
     'server',
     Flags.string({
-      description: 'Studio server URL for --target local (default: the credentials file).',
+      description:
+        'Studio server URL: where --target local deploys and Cloudflare deployments are recorded (default: the credentials file).',
       helpValue: '<url>',
     }),
   ),
   token: flag(
     'token',
-    Flags.string({ description: 'Studio server API token for --target local.', helpValue: '<token>' }),
+    Flags.string({ description: 'Studio server API token (default: the credentials file).', helpValue: '<token>' }),
   ),
   'cloudflare-api-url': flag(
     'cloudflare-api-url',

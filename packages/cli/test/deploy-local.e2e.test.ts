@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { edgeGet } from '../../server/test/_edge.js';
+import { edgeGet, NAVIGATE, settleWorkerd } from '../../server/test/_edge.js';
 import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, need } from './_services.js';
 
@@ -155,6 +155,10 @@ describe.runIf(built)('reyna deploy --target local (the real binary, server and 
     expect((await edgeGet(port, 'shop-staging.localhost')).text).toContain(`{"APP_ID":"${staging}"}`);
     expect(JSON.parse((await edgeGet(port, 'shop-staging.localhost', '/api/hello')).text).appId).toBe(staging);
     expect(JSON.parse((await edgeGet(port, 'shop.localhost', '/api/hello')).text).appId).toBe(shop);
+    // Both apps in one workerd process of the server; a browser's navigation to /api/* is the Worker's.
+    expect(await settleWorkerd(server.child.pid as number, 1)).toHaveLength(1);
+    const nav = await edgeGet(port, 'shop-staging.localhost', '/api/hello', NAVIGATE);
+    expect(JSON.parse(nav.text).appId).toBe(staging);
 
     // One asset changes: exactly one file goes up, and requests during the swap all succeed.
     writeFileSync(join(app, 'public/notes.txt'), 'second\n');

@@ -1,6 +1,7 @@
 // The local edge in one process: the core client (plan → upload missing blobs → commit) against createServer()
 // through app.request(), and the edge's own port serving what was deployed, in workerd.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -13,22 +14,25 @@ import {
 } from '@reyna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Edge } from '../src/edge/host.js';
+import { listen } from '../src/listen.js';
 import { createServer, type ReynaServer } from '../src/server.js';
-import { edgeGet } from './_edge.js';
+import { edgeGet, NAVIGATE, settleWorkerd } from './_edge.js';
 import { client, type Harness, makeHarness } from './_harness.js';
 
 const WORKER = `export default {
   async fetch(request, env) {
-    const { pathname } = new URL(request.url);
+    const url = new URL(request.url);
+    const { pathname } = url;
+    if (pathname === '/api/asset') return env.ASSETS.fetch(new URL(url.searchParams.get('path'), request.url));
     if (pathname.startsWith('/api/')) return Response.json({ appId: env.APP_ID, path: pathname });
     return env.ASSETS.fetch(request);
   },
 };
 `;
 
-function writeBuild(dir: string, files: Record<string, string>) {
+function writeBuild(dir: string, files: Record<string, string>, worker = WORKER) {
   rmSync(dir, { recursive: true, force: true });
-  for (const [path, text] of Object.entries({ 'worker/index.js': WORKER, ...files })) {
+  for (const [path, text] of Object.entries({ 'worker/index.js': worker, ...files })) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
@@ -137,6 +141,156 @@ describe('local edge (in process)', () => {
     expect((await listLocalDeployments(ctx, { ...connection(h.ownerToken), appId }))[0]?.rollbackOf).toBe(
       same.result.deploymentId,
     );
+  }, 60_000);
+
+  it('runs every app in one workerd; /api/* reaches the Worker even on navigation; a Worker that does not start is refused', async () => {
+    const api = client(() => app, h.ownerToken);
+    const one = (await api.post('/v1/apps', { name: 'one' })).body.id as string;
+    const two = (await api.post('/v1/apps', { name: 'two' })).body.id as string;
+    writeBuild(build, { 'client/index.html': HTML, 'client/app.js': 'console.log(1)', 'client/notes.txt': 'v1\n' });
+    const first = await deploy(one);
+    const second = await deploy(two);
+    // Three apps now (shop from the test before), one workerd process.
+    expect(edge.processes).toBe(1);
+    expect(await settleWorkerd(process.pid, 1)).toHaveLength(1);
+
+    const page = await edgeGet(edge.port, 'one.localhost', '/', NAVIGATE);
+    expect(page.text).toContain(`{"APP_ID":"${one}"}`);
+    // run_worker_first: a browser's navigation to /api/x is the Worker's, not the single-page app's index.html.
+    const nav = await edgeGet(edge.port, 'one.localhost', '/api/x', NAVIGATE);
+    expect(nav.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(nav.text)).toEqual({ appId: one, path: '/api/x' });
+    expect((await edgeGet(edge.port, 'one.localhost', '/orders/42', NAVIGATE)).text).toBe(page.text);
+    // The Worker's env.ASSETS.fetch serves its own app's files (and index.html for a path with none).
+    expect((await edgeGet(edge.port, 'one.localhost', '/api/asset?path=/notes.txt')).text).toBe('v1\n');
+    expect((await edgeGet(edge.port, 'two.localhost', '/api/asset?path=/')).text).toContain(`{"APP_ID":"${two}"}`);
+    expect((await edgeGet(edge.port, 'one.localhost', '/api/asset?path=/nowhere')).text).toBe(page.text);
+    expect(JSON.parse((await edgeGet(edge.port, 'two.localhost', '/api/hello')).text).appId).toBe(two);
+    const cached = await edgeGet(edge.port, 'one.localhost', '/notes.txt');
+    const etag = cached.headers.etag as string;
+    expect((await edgeGet(edge.port, 'one.localhost', '/notes.txt', { 'if-none-match': etag })).status).toBe(304);
+    // A client cannot steer the request to another app's Worker with Miniflare's own header.
+    const steered = await edgeGet(edge.port, 'one.localhost', '/api/hello', { 'mf-route-override': two });
+    expect(JSON.parse(steered.text).appId).toBe(one);
+
+    // A Worker that throws at top level, or does not parse, is refused; every app, its own included, serves on.
+    for (const [worker, said] of [
+      ["throw new Error('boom at top level');\nexport default {};\n", 'boom at top level'],
+      ['export default { fetch( {\n', 'SyntaxError'],
+    ] as const) {
+      writeBuild(build, { 'client/index.html': HTML, 'client/notes.txt': 'broken\n' }, worker);
+      const refused = await deploy(one).catch((error: Error & { code?: string }) => error);
+      expect(refused).toBeInstanceOf(Error);
+      expect((refused as Error & { code?: string }).code).toBe('E_EDGE_START_FAILED');
+      expect((refused as Error).message).toContain(said);
+      expect((refused as Error).message).not.toContain(join(h.dir, 'edge'));
+      expect((await edgeGet(edge.port, 'one.localhost', '/notes.txt')).text).toBe('v1\n');
+      expect(JSON.parse((await edgeGet(edge.port, 'one.localhost', '/api/hello')).text).appId).toBe(one);
+      expect(JSON.parse((await edgeGet(edge.port, 'two.localhost', '/api/hello')).text).appId).toBe(two);
+      expect((await edgeGet(edge.port, 'shop.localhost', '/notes.txt')).status).toBe(200);
+      expect(await settleWorkerd(process.pid, 1)).toHaveLength(1);
+    }
+    const listed = await listLocalDeployments(ctx, { ...connection(h.ownerToken), appId: one });
+    expect(listed.find((d) => d.active)?.id).toBe(first.result.deploymentId);
+    expect(listed.filter((d) => d.status === 'failure')).toHaveLength(2);
+
+    // A Worker that no longer starts after a restart (here: its module replaced on disk) is left out; the other
+    // apps serve, and deploying them still works.
+    const module = join(h.dir, 'edge', 'versions', second.result.versionId, 'modules', 'index.js');
+    rmSync(module);
+    writeFileSync(module, "throw new Error('rotted');\nexport default {};\n");
+    await edge.close();
+    edge = await Edge.start({ dir: join(h.dir, 'edge'), blobs: h.blobs, port: 0 });
+    app = createServer({ store: h.store, blobs: h.blobs, events: h.events, edge });
+    expect((await edgeGet(edge.port, 'two.localhost', '/api/hello')).status).toBe(404);
+    expect((await edgeGet(edge.port, 'one.localhost', '/notes.txt')).text).toBe('v1\n');
+    writeBuild(build, { 'client/index.html': HTML, 'client/notes.txt': 'v2\n' });
+    await deploy(one);
+    expect((await edgeGet(edge.port, 'one.localhost', '/notes.txt')).text).toBe('v2\n');
+    expect((await edgeGet(edge.port, 'shop.localhost', '/notes.txt')).status).toBe(200);
+    // Deployed again (a new build: the module on disk was spoiled behind the edge's back), two serves again.
+    writeBuild(build, { 'client/index.html': HTML, 'client/notes.txt': 'v2\n' }, `${WORKER}// again\n`);
+    await deploy(two);
+    expect(JSON.parse((await edgeGet(edge.port, 'two.localhost', '/api/hello')).text).appId).toBe(two);
+    expect(await settleWorkerd(process.pid, 1)).toHaveLength(1);
+  }, 120_000);
+
+  it('local deploy uploads time out and retry 429/503 with Retry-After, through a real loopback proxy', async () => {
+    const api = client(() => app, h.ownerToken);
+    const appId = (await api.post('/v1/apps', { name: 'patient' })).body.id as string;
+    const listening = await listen(app, { port: 0, host: '127.0.0.1' });
+    // In front of the real server: the first "which do you lack" answers 429 with Retry-After, the first batch
+    // upload 503 with Retry-After, the second batch upload never answers; everything else goes through.
+    const faults = new Map<string, string[]>([
+      ['POST /v1/blobs/missing', ['429']],
+      ['POST /v1/blobs/batch', ['503', 'stall']],
+    ]);
+    const seen: string[] = [];
+    const proxy = createHttpServer((req, res) => {
+      const key = `${req.method} ${req.url}`;
+      const fault = faults.get(key)?.shift();
+      seen.push(fault ? `${key} ${fault}` : key);
+      if (fault === 'stall') {
+        req.resume();
+        return;
+      }
+      if (fault) {
+        req.resume();
+        res.writeHead(Number(fault), { 'content-type': 'application/json', 'retry-after': '1' });
+        res.end(JSON.stringify({ error: { code: 'E_BUSY', message: 'try again', hint: 'wait' } }));
+        return;
+      }
+      const upstream = request(
+        { host: '127.0.0.1', port: listening.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      writeBuild(build, { 'client/index.html': HTML, 'client/patient.txt': 'waited\n' });
+      const patient: LocalConnection = {
+        server: `http://127.0.0.1:${port}`,
+        token: h.ownerToken,
+        timeoutMs: 1_500,
+        backoffMs: 10,
+      };
+      const started = performance.now();
+      const plan = await planLocalDeploy(ctx, { dir: build, appId, appName: 'patient' }, patient);
+      const result = await applyLocalDeploy(ctx, plan, patient);
+      const took = performance.now() - started;
+      expect(result.uploaded.files).toBe(plan.upload.files);
+      expect(result.uploaded.files).toBeGreaterThan(0);
+      expect((await edgeGet(edge.port, 'patient.localhost', '/patient.txt')).text).toBe('waited\n');
+      expect(seen.filter((s) => s.startsWith('POST /v1/blobs/batch'))).toEqual([
+        'POST /v1/blobs/batch 503',
+        'POST /v1/blobs/batch stall',
+        'POST /v1/blobs/batch',
+      ]);
+      expect(seen.filter((s) => s.startsWith('POST /v1/blobs/missing'))).toEqual([
+        'POST /v1/blobs/missing 429',
+        'POST /v1/blobs/missing',
+        'POST /v1/blobs/missing',
+      ]);
+      // Two Retry-After seconds, and one request given up after its 1.5 s.
+      expect(took).toBeGreaterThan(3_400);
+
+      // A server that keeps failing: a clear error once the tries are spent, nothing deployed.
+      faults.set('POST /v1/blobs/batch', ['503', '503', '503', '503']);
+      writeBuild(build, { 'client/index.html': HTML, 'client/patient.txt': 'never\n' });
+      const again = await planLocalDeploy(ctx, { dir: build, appId, appName: 'patient' }, patient);
+      const refused = await applyLocalDeploy(ctx, again, { ...patient, attempts: 2 }).catch((e: Error) => e);
+      expect((refused as Error & { code?: string }).code).toBe('E_BUSY');
+      expect((await edgeGet(edge.port, 'patient.localhost', '/patient.txt')).text).toBe('waited\n');
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((done) => proxy.close(done));
+      await listening.close();
+    }
   }, 60_000);
 
   it('refuses unknown blobs (422), bad paths (422), and another user’s app (404)', async () => {

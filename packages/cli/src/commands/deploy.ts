@@ -11,7 +11,8 @@ window.ENV.APP_ID injected), bytes, bindings and target; --dry-run prints it and
 APP_ID-free, so the same build deploys to any app. Local (the default): the studio server's edge serves the app \
 at http://<app>.localhost:<edge-port>/; the server and token come from --server/--token (REYNA_SERVER, REYNA_TOKEN) \
 or the credentials file (\`reyna login\`). Cloudflare: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID \
-come from the environment; an interrupted deploy, run again, uploads only what is still missing.`;
+come from the environment; an interrupted deploy, run again, uploads only what is still missing; when a studio \
+server is configured the deployment is recorded there (else a warning says it was not).`;
 
   static override examples = [
     '<%= config.bin %> deploy',
@@ -25,6 +26,10 @@ come from the environment; an interrupted deploy, run again, uploads only what i
     app: flag('app', Flags.string({ description: "APP_ID to deploy as (default: reyna.json's appId)." })),
     'dry-run': flag('dry-run', Flags.boolean({ description: 'Print the plan and stop.' })),
     message: flag('message', Flags.string({ char: 'm', description: 'A note kept with the deployment.' })),
+    timeout: flag(
+      'timeout',
+      Flags.integer({ description: 'Seconds per request to the studio server before it is retried.', min: 1 }),
+    ),
   };
 
   async run() {
@@ -34,7 +39,10 @@ come from the environment; an interrupted deploy, run again, uploads only what i
       appId: this.flags.app,
       message: this.flags.message,
       cloudflare: cloudflareSettings(this.flags, process.env),
-      studio: studioSettings(this.flags),
+      studio: {
+        ...studioSettings(this.flags),
+        ...(this.flags.timeout === undefined ? {} : { timeoutMs: this.flags.timeout * 1000 }),
+      },
     };
     const plan = await planDeploy(ctx, options);
     const c = this.colors;
@@ -74,6 +82,9 @@ come from the environment; an interrupted deploy, run again, uploads only what i
         `  uploaded ${result.uploaded.files} files (${formatBytes(result.uploaded.bytes)}), skipped ${result.skipped.files} (${formatBytes(result.skipped.bytes)})`,
       );
       this.log(`  version ${result.versionId}`);
+      if (result.target === 'cloudflare' && result.record.recorded) {
+        this.log(c.dim(`  recorded on the studio server as ${result.record.deploymentId}`));
+      }
       this.log(`  ${c.bold(result.url)}`);
     });
   }

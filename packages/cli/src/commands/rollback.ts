@@ -7,10 +7,17 @@ import { cloudflareSettings, studioSettings, targetFlags } from '../shared-deplo
 export default class Rollback extends BaseCommand<typeof Rollback> {
   static override summary = 'Serve an earlier version again: the one given, or the one before the current.';
   static override description = `A rollback is a new deployment that points at an older, immutable version, so \
-it restores that content exactly. \`reyna deployments list\` shows the version ids.`;
-  static override examples = ['<%= config.bin %> rollback', '<%= config.bin %> rollback 0c2f…-version-id'];
+it restores that content exactly. Pass a deployment id or a version id from \`reyna deployments list\`; a \
+Cloudflare rollback is recorded on the studio server like a deploy.`;
+  static override examples = [
+    '<%= config.bin %> rollback',
+    '<%= config.bin %> rollback dep-4k1z…',
+    '<%= config.bin %> rollback 0c2f…-version-id --target cloudflare',
+  ];
   static override args = {
-    version: Args.string({ description: 'Version to serve (default: the one before the current).' }),
+    deployment: Args.string({
+      description: 'Deployment id or version id to serve again (default: the one before the current).',
+    }),
   };
   static override flags = {
     ...targetFlags,
@@ -25,7 +32,7 @@ it restores that content exactly. \`reyna deployments list\` shows the version i
       message: this.flags.message,
       cloudflare: cloudflareSettings(this.flags, process.env),
       studio: studioSettings(this.flags),
-      ...(this.args.version ? { version: this.args.version } : {}),
+      ...(this.args.deployment ? { version: this.args.deployment } : {}),
     });
     return this.render({ deployment }, () => {
       const serving = deployment.versions.map((v) => v.versionId).join(', ');

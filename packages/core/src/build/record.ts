@@ -1,5 +1,4 @@
 import type { Context } from '../context.js';
-import { ReynaError } from '../errors.js';
 import { API_PREFIX, Build } from '../protocol/api.js';
 import type { ReynaConfig } from '../protocol/config.js';
 
@@ -25,31 +24,24 @@ export async function recordBuild(
   options: { fetch?: typeof fetch; timeoutMs?: number } = {},
 ): Promise<RecordResult> {
   if (!config.appId) return { recorded: false, reason: 'the app is not linked to a studio server' };
-  const { resolveStudio } = await import('../studio/credentials.js');
-  let target: { server: string; token: string };
-  try {
-    target = await resolveStudio({
-      env: ctx.env,
-      server: ctx.env.REYNA_SERVER || config.server,
-      token: ctx.env.REYNA_TOKEN,
-    });
-  } catch (error) {
-    if (error instanceof ReynaError) return { recorded: false, reason: error.message };
-    throw error;
-  }
-  const { StudioClient } = await import('../studio/client.js');
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
-  const client = new StudioClient({ ...target, signal, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  try {
-    const build = await client.request('POST', `${API_PREFIX}/apps/${encodeURIComponent(config.appId)}/builds`, Build, {
+  const { sendRecord, studioRecorder } = await import('../studio/record.js');
+  const recorder = await studioRecorder(ctx, {
+    ...((ctx.env.REYNA_SERVER || config.server) && { server: ctx.env.REYNA_SERVER || config.server }),
+    ...(ctx.env.REYNA_TOKEN && { token: ctx.env.REYNA_TOKEN }),
+    ...(options.fetch && { fetch: options.fetch }),
+  });
+  const sent = await sendRecord(
+    ctx,
+    recorder,
+    `${API_PREFIX}/apps/${encodeURIComponent(config.appId)}/builds`,
+    Build,
+    {
       status: outcome.status,
       durationMs: Math.max(0, Math.round(outcome.durationMs)),
       sizes: outcome.sizes,
       logs: outcome.logs.slice(-100_000),
-    });
-    return { recorded: true, buildId: build.id };
-  } catch (error) {
-    const message = error instanceof ReynaError ? `${error.message}` : String((error as Error).message ?? error);
-    return { recorded: false, reason: `the studio server did not take the build record: ${message}` };
-  }
+    },
+    { what: 'build', ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
+  );
+  return sent.recorded ? { recorded: true, buildId: sent.record.id } : sent;
 }

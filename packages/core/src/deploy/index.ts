@@ -5,6 +5,15 @@ import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
 import { resolveStudio } from '../studio/credentials.js';
+import { type StudioRecorder, studioRecorder } from '../studio/record.js';
+import {
+  type DeploymentRecordOutcome,
+  fromStudio,
+  recordDeployment,
+  type StudioDeploymentRecord,
+  studioDeployments,
+  versionOfStudioDeployment,
+} from './_studio-records.js';
 import type {
   CloudflareDeployEvent,
   CloudflareDeploymentRecord,
@@ -36,6 +45,8 @@ export interface StudioSettings {
   token?: string;
   fetch?: typeof globalThis.fetch;
   homedir?: string;
+  /** Per request to the studio server, in ms (default 60 s); failed requests are retried with backoff. */
+  timeoutMs?: number;
 }
 
 export interface DeployOptions {
@@ -51,9 +62,16 @@ export interface DeployOptions {
   onProgress?: (event: CloudflareDeployEvent | LocalDeployEvent) => void;
 }
 
+export type { DeploymentRecordOutcome, StudioDeploymentRecord } from './_studio-records.js';
+
 export type DeployPlan = CloudflarePlan | LocalPlan;
-export type DeployResult = CloudflareDeployResult | LocalDeployResult;
-export type DeploymentRecord = CloudflareDeploymentRecord | LocalDeploymentRecord;
+/** A Cloudflare deploy says whether the studio server recorded it (the local edge always records its own). */
+export type DeployResult = (CloudflareDeployResult & { record: DeploymentRecordOutcome }) | LocalDeployResult;
+/** Cloudflare's deployments are the studio server's records of them when the app is linked, else Cloudflare's. */
+export type DeploymentRecord =
+  | (CloudflareDeploymentRecord & { origin: 'cloudflare' })
+  | StudioDeploymentRecord
+  | LocalDeploymentRecord;
 
 interface Resolved {
   config: ReynaConfig;
@@ -70,19 +88,40 @@ async function resolveApp(ctx: Context, options: DeployOptions): Promise<Resolve
   return { config, appDir, outDir, target };
 }
 
+/** Flags first, then reyna.json's `server`, then the credentials file. */
+function studioResolve(config: ReynaConfig, settings: StudioSettings = {}) {
+  return {
+    ...(settings.server || config.server ? { server: settings.server || config.server } : {}),
+    ...(settings.token ? { token: settings.token } : {}),
+    ...(settings.homedir ? { homedir: settings.homedir } : {}),
+  };
+}
+
 async function studioConnection(
   ctx: Context,
   config: ReynaConfig,
   settings: StudioSettings = {},
 ): Promise<LocalConnection> {
-  const target = await resolveStudio({
-    env: ctx.env,
-    ...(settings.server || config.server ? { server: settings.server || config.server } : {}),
-    ...(settings.token ? { token: settings.token } : {}),
-    ...(settings.homedir ? { homedir: settings.homedir } : {}),
-  });
-  return { server: target.server, token: target.token, ...(settings.fetch ? { fetch: settings.fetch } : {}) };
+  const target = await resolveStudio({ env: ctx.env, ...studioResolve(config, settings) });
+  return {
+    server: target.server,
+    token: target.token,
+    ...(settings.fetch ? { fetch: settings.fetch } : {}),
+    ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+  };
 }
+
+/** Where Cloudflare deployments are recorded: the studio server the local target would use, when there is one. */
+function recorderFor(ctx: Context, config: ReynaConfig, settings: StudioSettings = {}): Promise<StudioRecorder> {
+  return studioRecorder(ctx, {
+    ...studioResolve(config, settings),
+    ...(settings.fetch ? { fetch: settings.fetch } : {}),
+  });
+}
+
+/** The version a Cloudflare deployment sends most traffic to. */
+const mainVersion = (d: { versions: { versionId: string; percentage: number }[] } | undefined) =>
+  [...(d?.versions ?? [])].sort((a, b) => b.percentage - a.percentage)[0]?.versionId;
 
 function appIdOf(config: ReynaConfig, options: DeployOptions): string {
   const appId = options.appId ?? config.appId;
@@ -148,7 +187,10 @@ export async function planDeploy(ctx: Context, options: DeployOptions = {}): Pro
   });
 }
 
-/** Carries out a plan from planDeploy. */
+/**
+ * Carries out a plan from planDeploy. A Cloudflare deploy, failed or not, is also recorded on the studio server
+ * when one is configured; without one (or when it cannot be reached) the deploy goes on and warns.
+ */
 export async function applyDeploy(ctx: Context, plan: DeployPlan, options: DeployOptions = {}): Promise<DeployResult> {
   if (plan.target === 'local') {
     const { applyLocalDeploy } = await import('./adapters/local.js');
@@ -159,14 +201,44 @@ export async function applyDeploy(ctx: Context, plan: DeployPlan, options: Deplo
     });
   }
   const { applyCloudflareDeploy } = await import('./adapters/cloudflare.js');
-  return applyCloudflareDeploy(ctx, plan, {
-    apiToken: cloudflareToken(options.cloudflare),
-    ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  const apiToken = cloudflareToken(options.cloudflare);
+  const { config } = await resolveApp(ctx, options);
+  const recorder = await recorderFor(ctx, config, options.studio);
+  const started = performance.now();
+  const durationMs = () => Math.round(performance.now() - started);
+  let result: CloudflareDeployResult;
+  try {
+    result = await applyCloudflareDeploy(ctx, plan, {
+      apiToken,
+      ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } catch (error) {
+    if (recorder.server !== undefined && !ctx.signal?.aborted) {
+      await recordDeployment(ctx, recorder, plan.appId, {
+        target: 'cloudflare',
+        status: 'failure',
+        durationMs: durationMs(),
+      });
+    }
+    throw error;
+  }
+  const record = await recordDeployment(ctx, recorder, plan.appId, {
+    target: 'cloudflare',
+    versionId: result.versionId,
+    url: result.url,
+    status: 'success',
+    bytesUploaded: result.uploaded.bytes,
+    durationMs: durationMs(),
   });
+  return { ...result, record };
 }
 
-/** The app's deployments on its target, newest (serving) first. */
+/**
+ * The app's deployments on its target, newest (serving) first. On Cloudflare: the studio server's records when the
+ * app is linked and the server has some (who, how long, bytes uploaded), marked active by what Cloudflare serves;
+ * else Cloudflare's own list.
+ */
 export async function listDeployments(ctx: Context, options: DeployOptions = {}): Promise<DeploymentRecord[]> {
   const { config, target } = await resolveApp(ctx, options);
   if (target === 'local') {
@@ -175,19 +247,33 @@ export async function listDeployments(ctx: Context, options: DeployOptions = {})
     return listLocalDeployments(ctx, { ...connection, appId: appIdOf(config, options) });
   }
   const { listCloudflareDeployments } = await import('./adapters/cloudflare.js');
-  return listCloudflareDeployments(ctx, {
-    apiToken: cloudflareToken(options.cloudflare),
-    accountId: cloudflareAccount(config, options.cloudflare),
-    workerName: workerName(config),
-    ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
-  });
+  const [cloudflare, studio] = await Promise.all([
+    listCloudflareDeployments(ctx, {
+      apiToken: cloudflareToken(options.cloudflare),
+      accountId: cloudflareAccount(config, options.cloudflare),
+      workerName: workerName(config),
+      ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
+    }),
+    recorderFor(ctx, config, options.studio).then((recorder) =>
+      studioDeployments(ctx, recorder, options.appId ?? config.appId),
+    ),
+  ]);
+  const recorded = 'records' in studio ? fromStudio(studio.records, mainVersion(cloudflare[0])) : [];
+  if (recorded.length > 0) return recorded;
+  if ('reason' in studio && (options.appId ?? config.appId)) {
+    ctx.logger.warn(`Showing Cloudflare's own deployment list: ${studio.reason}`);
+  }
+  return cloudflare.map((d) => ({ ...d, origin: 'cloudflare' as const }));
 }
 
-/** Serves an earlier version again: `version`, or the one before the version serving now. */
+/**
+ * Serves an earlier version again: `version` (a deployment id from `listDeployments`, or a version id), or the one
+ * before the version serving now. A Cloudflare rollback is recorded on the studio server like a deploy.
+ */
 export async function rollbackDeploy(
   ctx: Context,
   options: DeployOptions & { version?: string } = {},
-): Promise<DeploymentRecord> {
+): Promise<DeploymentRecord | (CloudflareDeploymentRecord & { record: DeploymentRecordOutcome })> {
   const { config, target } = await resolveApp(ctx, options);
   if (target === 'local') {
     const { rollbackLocal } = await import('./adapters/local.js');
@@ -200,12 +286,29 @@ export async function rollbackDeploy(
     });
   }
   const { rollbackCloudflare } = await import('./adapters/cloudflare.js');
-  return rollbackCloudflare(ctx, {
-    apiToken: cloudflareToken(options.cloudflare),
+  const apiToken = cloudflareToken(options.cloudflare);
+  const appId = options.appId ?? config.appId;
+  const recorder = await recorderFor(ctx, config, options.studio);
+  const studio = await studioDeployments(ctx, recorder, appId);
+  const versionId =
+    options.version === undefined ? undefined : (versionOfStudioDeployment(options.version, studio) ?? options.version);
+  const started = performance.now();
+  const rolled = await rollbackCloudflare(ctx, {
+    apiToken,
     accountId: cloudflareAccount(config, options.cloudflare),
     workerName: workerName(config),
     ...(options.cloudflare?.baseURL ? { baseURL: options.cloudflare.baseURL } : {}),
-    ...(options.version === undefined ? {} : { versionId: options.version }),
+    ...(versionId === undefined ? {} : { versionId }),
     ...(options.message === undefined ? {} : { message: options.message }),
   });
+  // A Worker keeps its workers.dev URL: the one recorded with any earlier deploy of it.
+  const url = 'records' in studio ? studio.records.find((r) => r.target === 'cloudflare' && r.url)?.url : undefined;
+  const record = await recordDeployment(ctx, recorder, appId, {
+    target: 'cloudflare',
+    versionId: mainVersion(rolled) as string,
+    ...(url ? { url } : {}),
+    status: 'success',
+    durationMs: Math.round(performance.now() - started),
+  });
+  return { ...rolled, record };
 }

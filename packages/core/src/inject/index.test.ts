@@ -77,12 +77,28 @@ describe('injectHtml', () => {
     expect(out).not.toContain('{{');
   });
 
-  it('injects each of several HTML files on its own', () => {
-    const files = { 'index.html': '<head></head>', 'about/index.html': '<head><script></script></head>' };
-    const out = Object.fromEntries(Object.entries(files).map(([path, html]) => [path, injectHtml(html, 'app_7')]));
-    expect(Object.values(out).every((html) => envOf(html) !== undefined)).toBe(true);
+  it('replaces {{APP_ID}} in <style> with CSS escapes, and in <title> with HTML escapes', () => {
+    const html =
+      '<html><head><title>{{APP_ID}}</title><style>.app::after { content: "{{APP_ID}}" } .i { background: url(\'/i/{{APP_ID}}.png\') }</style></head></html>';
+    expect(injectHtml(html, 'app_123-x')).toContain(
+      '<style>.app::after { content: "app_123-x" } .i { background: url(\'/i/app_123-x.png\') }</style>',
+    );
+    const evil = `a"b'</style><script>alert(1)</script>\\ é`;
+    const out = injectHtml(html, evil);
+    const style = /<style>([\s\S]*?)<\/style>/.exec(out)?.[1] as string;
+    expect(style).not.toMatch(/[<>"']app|<\/|alert\(/);
+    // What a CSS parser reads back from the string and the url: the id exactly.
+    const unescape = (css: string) =>
+      css.replace(/\\([0-9a-f]{1,6}) ?/gi, (_, hex) => String.fromCodePoint(parseInt(hex, 16)));
+    expect(unescape(/content: "([^"]*)"/.exec(style)?.[1] as string)).toBe(evil);
+    expect(unescape(/url\('\/i\/([^']*)\.png'\)/.exec(style)?.[1] as string)).toBe(evil);
+    expect(out).toContain('<title>a&quot;b&#39;&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\ é</title>');
+  });
+
+  it('knows which files are HTML', () => {
     expect(isHtmlPath('about/index.html')).toBe(true);
     expect(isHtmlPath('a.htm')).toBe(true);
+    expect(isHtmlPath('A.HTML')).toBe(true);
     expect(isHtmlPath('app.js')).toBe(false);
   });
 });

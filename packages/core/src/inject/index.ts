@@ -34,11 +34,34 @@ function escapeJsString(text: string): string {
   return scriptJson(text).slice(1, -1).replace(/'/g, "\\'");
 }
 
-type Context = 'text' | 'attribute' | 'script' | 'raw';
+/**
+ * CSS escapes for every character but `[A-Za-z0-9_-]` and non-ASCII, so the id stays one token inside a CSS
+ * string (either quote), a `url()` or an identifier, and cannot close the `<style>` (`<` becomes `\3c `).
+ */
+function escapeCss(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const code = ch.codePointAt(0) as number;
+    if (code === 0) out += '\\fffd ';
+    else if (/[A-Za-z0-9_-]/.test(ch) || code >= 0x80) out += ch;
+    else out += `\\${code.toString(16)} `;
+  }
+  return out;
+}
+
+/** Where in the document a placeholder stands: HTML, an inline script, a style sheet, or a title/textarea. */
+type Context = 'text' | 'script' | 'style' | 'rcdata';
+
+const ESCAPE: Record<Exclude<Context, 'text'>, (text: string) => string> = {
+  script: escapeJsString,
+  style: escapeCss,
+  // Their text is HTML text (entities are decoded), only tags are not.
+  rcdata: escapeHtml,
+};
 
 /**
  * Replaces `{{APP_ID}}` escaped for where it stands: HTML text and attribute values get HTML escaping, inline
- * scripts JS string escaping, and `<style>`/comments are left as text with HTML escaping.
+ * scripts JS string escaping, `<style>` CSS escaping; placeholders in comments are left alone.
  */
 function replacePlaceholder(html: string, appId: string): string {
   if (!html.includes('{{')) return html;
@@ -48,11 +71,11 @@ function replacePlaceholder(html: string, appId: string): string {
   let context: Context = 'text';
   let rawEnd = '';
   while (i < html.length) {
-    if (context === 'script' || context === 'raw') {
+    if (context !== 'text') {
       const end = html.toLowerCase().indexOf(rawEnd, i);
       const stop = end === -1 ? html.length : end;
-      const chunk = html.slice(i, stop);
-      out += chunk.replace(placeholder, () => (context === 'script' ? escapeJsString(appId) : escapeHtml(appId)));
+      const escaped = ESCAPE[context](appId);
+      out += html.slice(i, stop).replace(placeholder, () => escaped);
       i = stop;
       context = 'text';
       continue;
@@ -75,7 +98,7 @@ function replacePlaceholder(html: string, appId: string): string {
     i = gt;
     const name = /^<([a-zA-Z][\w-]*)/.exec(tag)?.[1]?.toLowerCase();
     if (name === 'script' || name === 'style' || name === 'textarea' || name === 'title') {
-      context = name === 'script' ? 'script' : 'raw';
+      context = name === 'script' ? 'script' : name === 'style' ? 'style' : 'rcdata';
       rawEnd = `</${name}`;
     }
   }

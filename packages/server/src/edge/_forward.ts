@@ -6,6 +6,19 @@ type FetchLike = (url: string, init: RequestInit & { duplex?: 'half' }) => Promi
 // Hop-by-hop headers belong to one connection, not to the request or answer.
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
+/**
+ * A Node request's end-to-end headers. `MF-*` headers steer Miniflare (which Worker answers, the original URL):
+ * a client may not send them.
+ */
+export function requestHeaders(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined || key.startsWith(':') || HOP.has(key) || key === 'host' || key.startsWith('mf-')) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(key, item);
+  }
+  return headers;
+}
+
 /** Hands a Node request to a fetch-style handler (Miniflare) and streams its answer back. */
 export async function forward(
   req: IncomingMessage,
@@ -14,11 +27,7 @@ export async function forward(
   extra: Record<string, string>,
   fetch: FetchLike,
 ): Promise<void> {
-  const headers = new Headers();
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || key.startsWith(':') || HOP.has(key) || key === 'host') continue;
-    for (const item of Array.isArray(value) ? value : [value]) headers.append(key, item);
-  }
+  const headers = requestHeaders(req);
   for (const [key, value] of Object.entries(extra)) headers.set(key, value);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
@@ -28,6 +37,11 @@ export async function forward(
     redirect: 'manual',
     ...(hasBody ? { body: Readable.toWeb(req) as unknown as RequestInit['body'], duplex: 'half' as const } : {}),
   });
+  await send(res, response, method);
+}
+
+/** Streams a fetch Response to a Node response. */
+export async function send(res: ServerResponse, response: Response, method: string): Promise<void> {
   const out: Record<string, string | string[]> = {};
   // Miniflare decodes a compressed body and says so in MF-Content-Encoding: the length no longer holds.
   const decoded = response.headers.has('mf-content-encoding');

@@ -1,25 +1,30 @@
-// The local edge: every deployed app in workerd (Miniflare), behind one HTTP port that routes
-// `http://<app-name>.localhost:<port>/` (or `<appId>.localhost`) to that app's Worker and static files.
+// The local edge: every deployed app in one workerd process (Miniflare, one Worker per app), behind one HTTP port
+// that routes `http://<app-name>.localhost:<port>/` (or `<appId>.localhost`) to that app.
 //
-// One Miniflare per app: Miniflare 4 names the assets storage service the same for every Worker in an instance
-// (`assets:storage`, first one wins), so two apps with static files in one instance would read each other's
-// files. And Miniflare's setOptions() stops workerd before it starts the new one, which would fail requests in
-// flight and leave a gap while the new one boots. So a deployment starts a new instance for that app beside the
-// serving one, and only once it is ready do the app's requests move to it; the old one finishes what it has in
-// flight and is disposed. Requests see the old deployment or the new one, never a gap or half of one, and a
-// deployment of one app never pauses another.
+// A set of apps, each at one version, is a *generation*: one Miniflare with all their Workers. Miniflare's
+// setOptions() stops workerd before it starts the new one, which would fail requests in flight and leave a gap,
+// so a deployment builds the next generation beside the serving one (all apps, the deployed one at its new
+// version), and only once workerd is up does the edge send requests to it; the old one finishes what it has in
+// flight and is disposed. Requests see the old deployment or the new one, never a gap or half of one, and there are
+// at most two workerd processes. A Worker that cannot start (it throws at top level, a syntax error) stops workerd
+// from starting at all, so a failed generation is thrown away and the serving one goes on serving every app.
+//
+// Static files are served by the edge itself (`_assets.ts`), from the version's directory: Miniflare gives every
+// Worker in one instance the same assets storage service, so its asset worker cannot serve two apps in one process.
+// The Worker's `ASSETS` binding is a service binding to the same code.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Miniflare } from 'miniflare';
+import type { Miniflare, WorkerOptions } from 'miniflare';
 import type { BlobStore } from '../blob-store.js';
 import { ApiError } from '../errors.js';
 import type { ServerLogger } from '../server.js';
-import { forward } from './_forward.js';
+import { AppAssets } from './_assets.js';
+import { forward, requestHeaders, send } from './_forward.js';
 import { type EdgeAppState, type EdgeRecord, type EdgeState, readState, writeState } from './_state.js';
-import { assetsDir, type EdgeVersionSpec, materialise, modulesDir, readVersion, versionDir } from './_versions.js';
+import { type EdgeVersionSpec, materialise, modulesDir, readVersion, versionDir } from './_versions.js';
 
 export type { EdgeAppState, EdgeRecord } from './_state.js';
 export type { EdgeVersionSpec } from './_versions.js';
@@ -44,11 +49,31 @@ export interface EdgeApp {
   ownerId: string;
 }
 
-interface Generation {
-  mf: Miniflare;
+/** One app as a generation serves it. */
+interface Served {
   versionId: string;
+  spec: EdgeVersionSpec;
+  assets: AppAssets;
+}
+
+interface Generation {
+  /** Undefined while no app is deployed. */
+  mf: Miniflare | undefined;
+  apps: Map<string, Served>;
   inflight: number;
   idle?: () => void;
+  /** Disposes it once (set when it is retired). */
+  stop?: () => Promise<void>;
+}
+
+/** workerd did not start; `log` holds what it said, by the Worker (app id) it was about. */
+class StartFailure extends Error {
+  constructor(
+    message: string,
+    readonly log: Map<string, string[]>,
+  ) {
+    super(message);
+  }
 }
 
 /** Parses `<label>.localhost[:port]`. */
@@ -58,8 +83,8 @@ export function hostLabel(host: string | undefined): string | undefined {
 }
 
 export class Edge {
-  /** What serves each app now, by app id. */
-  private current = new Map<string, Generation>();
+  /** What serves now. */
+  private current: Generation = { mf: undefined, apps: new Map(), inflight: 0 };
   /** Host label (app name or id) → app id. */
   private routes = new Map<string, string>();
   private retiring = new Set<Generation>();
@@ -77,23 +102,13 @@ export class Edge {
     this.log = (options.logger ?? silent).child({ component: 'edge' });
   }
 
-  /** Loads what was deployed before, serves it, and listens. */
+  /** Loads what was deployed before, serves it, and listens. An app whose Worker no longer starts is left out. */
   static async start(options: EdgeOptions): Promise<Edge> {
     const edge = new Edge(options, await readState(join(options.dir, 'state.json')));
     try {
-      const apps = Object.values(edge.state.apps).filter((a) => a.active);
-      const started = await Promise.allSettled(
-        apps.map(async (a) => {
-          const generation = await edge.generation(a.appId, a.active as string);
-          if (generation) edge.current.set(a.appId, generation);
-        }),
-      );
-      for (const [i, result] of started.entries()) {
-        if (result.status === 'rejected') {
-          const reason = (result.reason as Error).message;
-          edge.log.error({ appId: apps[i]?.appId, err: reason }, 'could not start a deployed app; it is not served');
-        }
-      }
+      const wanted = new Map<string, string>();
+      for (const a of Object.values(edge.state.apps)) if (a.active) wanted.set(a.appId, a.active);
+      edge.current = await edge.startWithout(wanted);
       edge.routes = routesOf(edge.state);
       await edge.listen();
     } catch (error) {
@@ -110,7 +125,7 @@ export class Edge {
 
   /** The app's URL: by name, unless an app deployed earlier holds that name here, then by id. */
   appUrl(app: { id: string; name: string }, state: EdgeState = this.state): string {
-    return `http://${this.labelOf(app, state)}.localhost:${this.port}/`;
+    return `http://${labelOf(app, state)}.localhost:${this.port}/`;
   }
 
   app(appId: string): EdgeAppState | undefined {
@@ -121,9 +136,14 @@ export class Edge {
     return readVersion(this.options.dir, versionId);
   }
 
+  /** The workerd processes serving now (one, or none before the first deployment), for tests and metrics. */
+  get processes(): number {
+    return (this.current.mf ? 1 : 0) + [...this.retiring].filter((g) => g.mf).length;
+  }
+
   /**
-   * Writes the version out of the BlobStore, starts a generation serving it for the app, and switches requests
-   * to it once it is ready. Until then, and if it fails, the previous deployment keeps serving.
+   * Writes the version out of the BlobStore, starts a generation serving it for the app beside the others, and
+   * switches requests to it once it is ready. Until then, and if it fails, the previous deployment keeps serving.
    */
   deploy(app: EdgeApp, spec: EdgeVersionSpec): Promise<{ versionId: string; url: string; reused: boolean }> {
     return this.exclusive(async () => {
@@ -175,10 +195,10 @@ export class Edge {
       });
     }
     await this.queue.catch(() => {});
-    const all = [...this.retiring, ...this.current.values()];
-    this.current.clear();
+    const all = [...this.retiring, this.current];
+    this.current = { mf: undefined, apps: new Map(), inflight: 0 };
     this.retiring.clear();
-    await Promise.allSettled(all.map((g) => g.mf.dispose()));
+    await Promise.allSettled(all.map((g) => g.mf?.dispose()));
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -191,72 +211,131 @@ export class Edge {
     const next = structuredClone(this.state);
     const entry = next.apps[app.id] ?? { appId: app.id, claimedSeq: ++next.seq, records: [] };
     next.apps[app.id] = { ...entry, name: app.name, ownerId: app.ownerId, active: versionId };
-    const old = this.current.get(app.id);
-    const fresh = old?.versionId === versionId ? undefined : await this.generation(app.id, versionId);
-    // The new instance is ready: from here on the app's requests go to it. State is saved after the swap, so a
-    // crash in between restarts with the deployment the client was not told succeeded.
-    if (fresh) this.current.set(app.id, fresh);
+    const old = this.current;
+    if (old.apps.get(app.id)?.versionId !== versionId) {
+      // The apps the serving generation serves (not every app in the state: one whose Worker stopped starting
+      // was left out at start-up, and must not fail everyone else's deployments).
+      const wanted = new Map([...old.apps].map(([id, served]) => [id, served.versionId]));
+      wanted.set(app.id, versionId);
+      // A generation replaced before the serving one has had its time to drain: at most two workerd at once.
+      await Promise.all([...this.retiring].map((g) => g.stop?.()));
+      let fresh: Generation;
+      try {
+        fresh = await this.generation(wanted);
+      } catch (error) {
+        if (error instanceof StartFailure) throw startError(app.id, error);
+        throw error;
+      }
+      // The new generation is ready: from here on requests go to it. State is saved after the swap, so a crash in
+      // between restarts with the deployment the client was not told succeeded.
+      this.current = fresh;
+      this.retire(old);
+    }
     this.routes = routesOf(next);
-    if (fresh && old) this.retire(old);
     await writeState(this.statePath, next);
     this.state = next;
     return this.appUrl(app, next);
   }
 
-  private labelOf(app: { id: string; name: string }, state: EdgeState): string {
-    return labelOf(app, state);
+  /**
+   * A generation of the apps that start: when workerd does not start, the apps it names (or, if it names none,
+   * those that do not start alone) are left out, logged, and the rest start.
+   */
+  private async startWithout(wanted: Map<string, string>): Promise<Generation> {
+    const apps = new Map(wanted);
+    for (;;) {
+      try {
+        return await this.generation(apps);
+      } catch (error) {
+        if (!(error instanceof StartFailure)) throw error;
+        let culprits = [...error.log.keys()].filter((id) => apps.has(id));
+        if (culprits.length === 0) {
+          culprits = [];
+          for (const [id, versionId] of apps) {
+            const alone = await this.generation(new Map([[id, versionId]])).catch(() => undefined);
+            if (alone) await alone.mf?.dispose();
+            else culprits.push(id);
+          }
+        }
+        if (culprits.length === 0) throw error;
+        for (const id of culprits) {
+          const said = error.log.get(id)?.join('\n') ?? error.message;
+          this.log.error({ appId: id, err: said }, 'could not start a deployed app; it is not served');
+          apps.delete(id);
+        }
+      }
+    }
   }
 
-  private async generation(appId: string, versionId: string): Promise<Generation | undefined> {
-    const spec = await readVersion(this.options.dir, versionId);
-    if (!spec) {
-      this.log.error({ appId, versionId }, 'version missing from the edge; the app is not served');
-      return undefined;
+  /** Starts one workerd with a Worker per app and waits until it is ready. */
+  private async generation(apps: Map<string, string>): Promise<Generation> {
+    const served = new Map<string, Served>();
+    for (const [appId, versionId] of apps) {
+      const spec = await readVersion(this.options.dir, versionId);
+      if (!spec) {
+        this.log.error({ appId, versionId }, 'version missing from the edge; the app is not served');
+        continue;
+      }
+      served.set(appId, { versionId, spec, assets: new AppAssets(versionDir(this.options.dir, versionId), spec) });
     }
+    if (served.size === 0) return { mf: undefined, apps: served, inflight: 0 };
     const started = performance.now();
     const { Miniflare } = await import('miniflare');
-    const log = this.log.child({ appId });
+    const log = new Map<string, string[]>();
+    let about: string[] | undefined;
     const mf = new Miniflare({
       host: '127.0.0.1',
       port: 0,
       // Miniflare would otherwise download Cloudflare's request metadata: the edge makes no outside requests.
       cf: false,
       handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        createInterface({ input: stdout }).on('line', (line) => log.info({ source: 'workerd' }, line));
-        createInterface({ input: stderr }).on('line', (line) => log.warn({ source: 'workerd' }, line));
+        createInterface({ input: stdout }).on('line', (line) => this.log.info({ source: 'workerd' }, line));
+        createInterface({ input: stderr }).on('line', (line) => {
+          this.log.warn({ source: 'workerd' }, line);
+          // `service core:user:<appId>: Uncaught Error: …` and its indented stack lines.
+          const worker = /^service core:user:([a-z0-9-]+): (.*)$/.exec(line);
+          if (worker) {
+            about = log.get(worker[1] as string) ?? [];
+            log.set(worker[1] as string, about);
+            about.push(worker[2] as string);
+          } else if (about && /^\s/.test(line) && about.length < 20) about.push(line);
+          else about = undefined;
+        });
       },
-      ...workerOptions(appId, versionDir(this.options.dir, versionId), spec),
+      workers: [...served].map(([appId, s]) =>
+        workerOptions(appId, versionDir(this.options.dir, s.versionId), s.spec, s.assets),
+      ),
     });
     try {
       await mf.ready;
     } catch (error) {
       await mf.dispose().catch(() => {});
-      throw new ApiError(
-        422,
-        'E_EDGE_START_FAILED',
-        `workerd could not start the Worker: ${(error as Error).message}`,
-        {
-          hint: 'Run the app with `reyna dev` to see the error; the previous deployment keeps serving.',
-        },
-      );
+      throw new StartFailure((error as Error).message, log);
     }
-    log.info({ versionId, ms: Math.round(performance.now() - started) }, 'edge app ready');
-    return { mf, versionId, inflight: 0 };
+    this.log.info({ apps: served.size, ms: Math.round(performance.now() - started) }, 'edge generation ready');
+    return { mf, apps: served, inflight: 0 };
   }
 
   private retire(generation: Generation) {
+    if (!generation.mf) return;
+    const mf = generation.mf;
+    let stopping: Promise<void> | undefined;
+    generation.stop = () => {
+      stopping ??= (async () => {
+        this.retiring.delete(generation);
+        await mf
+          .dispose()
+          .catch((error: Error) => this.log.warn({ err: error.message }, 'could not stop an old edge generation'));
+      })();
+      return stopping;
+    };
     this.retiring.add(generation);
     const drained = new Promise<void>((done) => {
       if (generation.inflight === 0) done();
       else generation.idle = done;
     });
     const timeout = new Promise<void>((done) => setTimeout(done, this.options.drainMs ?? 30_000).unref());
-    void Promise.race([drained, timeout]).then(async () => {
-      this.retiring.delete(generation);
-      await generation.mf
-        .dispose()
-        .catch((error: Error) => this.log.warn({ err: error.message }, 'could not stop an old edge generation'));
-    });
+    void Promise.race([drained, timeout]).then(() => generation.stop?.());
   }
 
   private async listen(): Promise<void> {
@@ -275,8 +354,9 @@ export class Edge {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const label = hostLabel(req.headers.host);
     const appId = label === undefined ? undefined : this.routes.get(label);
-    const generation = appId === undefined ? undefined : this.current.get(appId);
-    if (!generation) {
+    const generation = this.current;
+    const served = appId === undefined ? undefined : generation.apps.get(appId);
+    if (!served || !generation.mf || appId === undefined) {
       const error =
         label === undefined
           ? {
@@ -292,10 +372,23 @@ export class Edge {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
       return;
     }
+    const mf = generation.mf;
     generation.inflight++;
     try {
       const url = `http://${req.headers.host}${req.url ?? '/'}`;
-      await forward(req, res, url, {}, (u, init) => generation.mf.dispatchFetch(u, init as never) as never);
+      const method = req.method ?? 'GET';
+      const headers = requestHeaders(req);
+      if (served.assets.route({ method, url, headers }) === 'assets') {
+        await send(res, served.assets.fetch({ method, url, headers }), method);
+        return;
+      }
+      const sec = req.headers['sec-fetch-mode'];
+      // Node's fetch sets Sec-Fetch-Mode itself; Miniflare takes the browser's from MF-Sec-Fetch-Mode.
+      const extra: Record<string, string> = {
+        'MF-Route-Override': appId,
+        ...(sec ? { 'MF-Sec-Fetch-Mode': String(sec) } : {}),
+      };
+      await forward(req, res, url, extra, (u, init) => mf.dispatchFetch(u, init as never) as never);
     } catch (error) {
       this.log.error({ err: (error as Error).message, label }, 'edge request failed');
       if (!res.headersSent) {
@@ -317,15 +410,29 @@ export class Edge {
   }
 }
 
-function workerOptions(name: string, dir: string, spec: EdgeVersionSpec) {
+/** The deploying app's Worker did not start: say what workerd said about it, and only about it. */
+function startError(appId: string, failure: StartFailure): ApiError {
+  // Module paths as the app names them, not where this edge keeps them.
+  const said = failure.log.get(appId)?.map((line) => line.replace(/file:\/\/\S*?\/modules\//g, ''));
+  return new ApiError(
+    422,
+    'E_EDGE_START_FAILED',
+    said?.length
+      ? `The Worker failed to start: ${said.join('\n')}`
+      : `workerd could not start the Worker: ${failure.message}`,
+    {
+      hint: 'Run the app with `reyna dev` to see the error, fix it and deploy again; the previous deployment keeps serving.',
+    },
+  );
+}
+
+function workerOptions(appId: string, dir: string, spec: EdgeVersionSpec, assets: AppAssets): WorkerOptions {
   const root = modulesDir(dir);
   const names = Object.keys(spec.modules).sort((a, b) =>
     a === spec.mainModule ? -1 : b === spec.mainModule ? 1 : a.localeCompare(b),
   );
-  const userWorker = spec.runWorkerFirst.filter((r) => !r.startsWith('!'));
-  const assetWorker = spec.runWorkerFirst.filter((r) => r.startsWith('!')).map((r) => r.slice(1));
   return {
-    name,
+    name: appId,
     // Miniflare takes the first module as the entry point.
     modules: names.map((m) => ({
       type: m.endsWith('.wasm') ? ('CompiledWasm' as const) : ('ESModule' as const),
@@ -334,21 +441,10 @@ function workerOptions(name: string, dir: string, spec: EdgeVersionSpec) {
     modulesRoot: root,
     compatibilityDate: spec.compatibilityDate,
     compatibilityFlags: spec.compatibilityFlags,
-    bindings: { APP_ID: name },
-    assets: {
-      directory: assetsDir(dir),
-      binding: 'ASSETS',
-      routerConfig: {
-        has_user_worker: true,
-        invoke_user_worker_ahead_of_assets: false,
-        ...(userWorker.length ? { static_routing: { user_worker: userWorker, asset_worker: assetWorker } } : {}),
-      },
-      assetConfig: {
-        html_handling: 'auto-trailing-slash' as const,
-        not_found_handling: spec.spa ? ('single-page-application' as const) : ('none' as const),
-        has_static_routing: userWorker.length > 0,
-      },
-    },
+    bindings: { APP_ID: appId },
+    // The files, served by the edge as on Cloudflare; workerd reaches it through Miniflare's loopback. (Miniflare
+    // types the argument as its own undici Request; the rules read only method, url and headers.)
+    serviceBindings: { ASSETS: ((request: Request) => assets.fetch(request)) as never },
   };
 }
 

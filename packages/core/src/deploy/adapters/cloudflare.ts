@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Context } from '../../context.js';
 import { ReynaError } from '../../errors.js';
-import { appIdBinding, injectHtml, isHtmlPath } from '../../inject/index.js';
+import { appIdBinding } from '../../inject/index.js';
+import { buildDirs, listFiles, readBytes, readClientFiles } from '../_build-files.js';
 import {
   type CallOptions,
   CloudflareApi,
@@ -12,7 +12,6 @@ import {
   type CloudflareConnection,
   RESUME_HINT,
 } from '../_cf-api.js';
-import { listFiles, readBytes } from '../_cf-files.js';
 import { cloudflareAssetHash } from '../_cf-hash.js';
 import {
   type AssetsConfig,
@@ -22,7 +21,6 @@ import {
   type WorkerMetadata,
   type WorkerModule,
 } from '../_cf-script.js';
-import { contentTypeOf } from '../_content-type.js';
 import { encodeMultipart } from '../_multipart.js';
 import type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from '../target.js';
 
@@ -166,41 +164,18 @@ function checkWorkerName(name: string): void {
   }
 }
 
-async function isDirectory(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-
 interface Loaded {
   files: (CloudflarePlannedFile & { bytes: Uint8Array })[];
   modules: WorkerModule[];
 }
 
 async function load(dir: string, appId: string): Promise<Loaded> {
-  const clientDir = join(dir, 'client');
-  const workerDir = join(dir, 'worker');
-  if (!(await isDirectory(clientDir)) || !(await stat(join(workerDir, 'index.js')).catch(() => undefined))) {
-    throw new ReynaError('E_BUILD_MISSING', `No build in ${dir} (it needs client/ and worker/index.js)`, {
-      hint: 'Run `reyna build` first.',
-    });
-  }
-  const files: Loaded['files'] = [];
-  for (const rel of await listFiles(clientDir)) {
-    const path = `/${rel}`;
-    let bytes = await readBytes(join(clientDir, rel));
-    const injected = isHtmlPath(rel);
-    if (injected) bytes = new TextEncoder().encode(injectHtml(new TextDecoder().decode(bytes), appId));
-    files.push({
-      path,
-      hash: cloudflareAssetHash(bytes, path),
-      size: bytes.byteLength,
-      contentType: contentTypeOf(rel),
-      injected,
-      bytes,
-    });
-  }
+  const { clientDir, workerDir } = await buildDirs(dir);
+  const files: Loaded['files'] = (await readClientFiles(clientDir, appId)).map((f) => ({
+    ...f,
+    hash: cloudflareAssetHash(f.bytes, f.path),
+    size: f.bytes.byteLength,
+  }));
   const modules: WorkerModule[] = [];
   for (const rel of await listFiles(workerDir)) {
     if (rel.endsWith('.map')) continue;
@@ -613,8 +588,8 @@ export async function listCloudflareDeployments(
 }
 
 /**
- * Serves an older version again: a new deployment sending 100% of traffic to `versionId`, or, without one, to
- * the version that served before the current one. Versions are immutable, so this restores that content exactly.
+ * Serves an older version again: a new deployment sending 100% of traffic to `versionId` (or to the version a
+ * deployment id sent most traffic to), or, without one, to the version that served before the current one. Versions are immutable, so this restores that content exactly.
  */
 export async function rollbackCloudflare(
   ctx: Context,
@@ -642,9 +617,15 @@ export async function rollbackCloudflare(
       });
     }
   } else if (!versions.some((v) => v.id === target)) {
-    throw new ReynaError('E_CLOUDFLARE_NO_VERSION', `"${options.workerName}" has no version ${target}`, {
-      hint: 'Run `reyna deployments list` for the version ids.',
-    });
+    // A Cloudflare deployment id stands for the version it sent most traffic to.
+    target = main(deployments.find((d) => d.id === target));
+    if (!target) {
+      throw new ReynaError(
+        'E_CLOUDFLARE_NO_VERSION',
+        `"${options.workerName}" has no version or deployment ${options.versionId}`,
+        { hint: 'Run `reyna deployments list` for the ids.' },
+      );
+    }
   }
   const versionId = target;
   const message = options.message ?? `Rollback to ${versionId}`;

@@ -1,20 +1,14 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from '../../context.js';
 import { ReynaError } from '../../errors.js';
-import { appIdBinding, injectHtml, isHtmlPath } from '../../inject/index.js';
-import {
-  API_PREFIX,
-  BLOB_BATCH_TYPE,
-  BlobBatchResponse,
-  MAX_MISSING_QUERY,
-  MissingResponse,
-} from '../../protocol/api.js';
+import { appIdBinding } from '../../inject/index.js';
+import { API_PREFIX } from '../../protocol/api.js';
 import { EdgeDeployment, EdgeDeploymentList, type EdgeDeployRequest } from '../../protocol/edge.js';
-import { StudioClient } from '../../studio/client.js';
-import { listFiles, readBytes } from '../_cf-files.js';
-import { contentTypeOf } from '../_content-type.js';
+// The same client and uploader as push: a timeout per request, retries with backoff on 429/5xx (Retry-After).
+import { Api } from '../../sync/_api.js';
+import { uploadBlobs } from '../../sync/_transfer.js';
+import { buildDirs, listFiles, readBytes, readClientFiles } from '../_build-files.js';
 import type { DeploymentRecordBase, DeployPlanBase, DeployResultBase, DeployTarget } from '../target.js';
 
 const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
@@ -22,11 +16,17 @@ const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
 const BATCH_BYTES = 8 * 1024 * 1024;
 const BATCH_BLOBS = 250;
 
-/** Where the studio server is and who we are on it (`resolveStudio`). */
+/** Where the studio server is and who we are on it (`resolveStudio`), and how patiently to talk to it. */
 export interface LocalConnection {
   server: string;
   token: string;
   fetch?: typeof globalThis.fetch;
+  /** Per request, in ms (default 60 s). */
+  timeoutMs?: number;
+  /** Tries per request, the first included (default 4). */
+  attempts?: number;
+  /** First pause before a retry in ms, doubled each time (default 250); Retry-After wins. */
+  backoffMs?: number;
 }
 
 export interface LocalDeployInput {
@@ -120,31 +120,12 @@ interface Loaded {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 async function load(dir: string, appId: string): Promise<Loaded> {
-  const clientDir = join(dir, 'client');
-  const workerDir = join(dir, 'worker');
-  const isDir = await stat(clientDir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  if (!isDir || !(await stat(join(workerDir, 'index.js')).catch(() => undefined))) {
-    throw new ReynaError('E_BUILD_MISSING', `No build in ${dir} (it needs client/ and worker/index.js)`, {
-      hint: 'Run `reyna build` first.',
-    });
-  }
-  const files: Loaded['files'] = [];
-  for (const rel of await listFiles(clientDir)) {
-    let bytes = await readBytes(join(clientDir, rel));
-    const injected = isHtmlPath(rel);
-    if (injected) bytes = new TextEncoder().encode(injectHtml(new TextDecoder().decode(bytes), appId));
-    files.push({
-      path: `/${rel}`,
-      sha256: sha256(bytes),
-      size: bytes.byteLength,
-      contentType: contentTypeOf(rel),
-      injected,
-      bytes,
-    });
-  }
+  const { clientDir, workerDir } = await buildDirs(dir);
+  const files: Loaded['files'] = (await readClientFiles(clientDir, appId)).map((f) => ({
+    ...f,
+    sha256: sha256(f.bytes),
+    size: f.bytes.byteLength,
+  }));
   const modules: Loaded['modules'] = [];
   for (const rel of await listFiles(workerDir)) {
     if (!/\.(?:m?js|wasm)$/.test(rel)) continue;
@@ -154,24 +135,16 @@ async function load(dir: string, appId: string): Promise<Loaded> {
   return { files, modules };
 }
 
-function client(connection: LocalConnection, ctx: Context): StudioClient {
-  return new StudioClient({
+function client(connection: LocalConnection, ctx: Context): Api {
+  return new Api({
     server: connection.server,
     token: connection.token,
     ...(connection.fetch ? { fetch: connection.fetch } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(connection.timeoutMs === undefined ? {} : { timeoutMs: connection.timeoutMs }),
+    ...(connection.attempts === undefined ? {} : { attempts: connection.attempts }),
+    ...(connection.backoffMs === undefined ? {} : { backoffMs: connection.backoffMs }),
   });
-}
-
-async function missingOf(api: StudioClient, hashes: string[]): Promise<Set<string>> {
-  const missing = new Set<string>();
-  for (let i = 0; i < hashes.length; i += MAX_MISSING_QUERY) {
-    const answer = await api.request('POST', `${API_PREFIX}/blobs/missing`, MissingResponse, {
-      hashes: hashes.slice(i, i + MAX_MISSING_QUERY),
-    });
-    for (const h of answer.missing) missing.add(h);
-  }
-  return missing;
 }
 
 function distinct(loaded: Loaded): Blob[] {
@@ -193,10 +166,7 @@ export async function planLocalDeploy(
   const dir = resolve(ctx.cwd, input.dir);
   const loaded = await load(dir, input.appId);
   const blobs = distinct(loaded);
-  const missing = await missingOf(
-    client(connection, ctx),
-    blobs.map((b) => b.sha256),
-  );
+  const missing = new Set(await client(connection, ctx).missing(blobs.map((b) => b.sha256)));
   const toUpload = blobs.filter((b) => missing.has(b.sha256));
   const sum = (list: { size: number }[]) => list.reduce((n, b) => n + b.size, 0);
   const spa = input.spa ?? true;
@@ -223,65 +193,27 @@ export async function planLocalDeploy(
   };
 }
 
-/** Sends blobs as `application/vnd.reyna.blobs` batches, a few at a time. */
-async function upload(
-  ctx: Context,
-  connection: LocalConnection,
-  blobs: Blob[],
-  onProgress?: (event: LocalDeployEvent) => void,
-): Promise<void> {
-  const batches: Blob[][] = [];
-  let batch: Blob[] = [];
-  let size = 0;
-  for (const blob of blobs) {
-    if (batch.length && (size + blob.size > BATCH_BYTES || batch.length >= BATCH_BLOBS)) {
-      batches.push(batch);
-      batch = [];
-      size = 0;
-    }
-    batch.push(blob);
-    size += blob.size;
-  }
-  if (batch.length) batches.push(batch);
-  const doFetch = connection.fetch ?? globalThis.fetch;
-  const send = async (items: Blob[]) => {
-    const parts: Uint8Array[] = [];
-    for (const b of items) parts.push(new TextEncoder().encode(`${b.sha256} ${b.size}\n`), b.bytes);
-    const body = Buffer.concat(parts);
-    let res: Response;
-    try {
-      res = await doFetch(`${connection.server}${API_PREFIX}/blobs/batch`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${connection.token}`, 'content-type': BLOB_BATCH_TYPE },
-        body,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-    } catch (error) {
-      if (ctx.signal?.aborted) throw ctx.signal.reason ?? error;
-      throw new ReynaError('E_SERVER_UNREACHABLE', `Cannot reach ${connection.server}: ${(error as Error).message}`, {
-        hint: 'Check that the server runs (`reyna server start`); run `reyna deploy` again to upload what is left.',
-      });
-    }
-    const text = await res.text();
-    if (!res.ok) {
-      let parsed: { error?: { code?: string; message?: string; hint?: string } } | undefined;
-      try {
-        parsed = JSON.parse(text);
-      } catch {}
-      const e = parsed?.error;
-      throw new ReynaError(e?.code ?? 'E_SERVER_ERROR', e?.message ?? `Blob upload answered HTTP ${res.status}`, {
-        hint: e?.hint ?? 'Run `reyna deploy` again: what was uploaded is not sent twice.',
-        details: { status: res.status },
-      });
-    }
-    BlobBatchResponse.parse(JSON.parse(text));
-    onProgress?.({ type: 'uploaded', files: items.length, bytes: items.reduce((n, b) => n + b.size, 0) });
-  };
-  const queue = [...batches];
-  await Promise.all(
-    Array.from({ length: Math.min(3, queue.length) }, async () => {
-      while (queue.length) await send(queue.shift() as Blob[]);
-    }),
+/** Sends blobs as `application/vnd.reyna.blobs` batches, a few at a time, as push does. */
+async function upload(api: Api, blobs: Blob[], onProgress?: (event: LocalDeployEvent) => void): Promise<void> {
+  let sent = { files: 0, bytes: 0 };
+  await uploadBlobs(
+    api,
+    blobs.map((b) => ({
+      sha256: b.sha256,
+      size: b.size,
+      name: b.sha256,
+      read: async () => Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength),
+    })),
+    {
+      batchBytes: BATCH_BYTES,
+      batchFiles: BATCH_BLOBS,
+      concurrency: 3,
+      onProgress: (p) => {
+        if (p.files === sent.files) return;
+        onProgress?.({ type: 'uploaded', files: p.files - sent.files, bytes: p.bytes - sent.bytes });
+        sent = { files: p.files, bytes: p.bytes };
+      },
+    },
   );
 }
 
@@ -313,15 +245,12 @@ export async function applyLocalDeploy(
   const api = client(connection, ctx);
   const blobs = distinct(loaded);
   // Asked again: another deploy may have uploaded some since the plan.
-  const missing = await missingOf(
-    api,
-    blobs.map((b) => b.sha256),
-  );
+  const missing = new Set(await api.missing(blobs.map((b) => b.sha256)));
   const toUpload = blobs.filter((b) => missing.has(b.sha256));
   const uploadedBytes = toUpload.reduce((n, b) => n + b.size, 0);
   if (toUpload.length) {
     options.onProgress?.({ type: 'uploading', files: toUpload.length, bytes: uploadedBytes });
-    await upload(ctx, connection, toUpload, options.onProgress);
+    await upload(api, toUpload, options.onProgress);
   }
   const entry = (f: { sha256: string; size: number }) => ({ sha256: f.sha256, size: f.size });
   const request: EdgeDeployRequest = {
@@ -335,11 +264,15 @@ export async function applyLocalDeploy(
     bytesUploaded: uploadedBytes,
     durationMs: Math.round(performance.now() - started),
   };
-  const deployment = await api.request(
-    'POST',
-    `${API_PREFIX}/apps/${encodeURIComponent(plan.appId)}/edge/deployments`,
+  // Not retried: a deployment that reached the server and lost its answer would be recorded twice.
+  const deployment = await api.json(
+    {
+      method: 'POST',
+      path: `${API_PREFIX}/apps/${encodeURIComponent(plan.appId)}/edge/deployments`,
+      json: request,
+      retry: false,
+    },
     EdgeDeployment,
-    request,
   );
   options.onProgress?.({ type: 'deployed', versionId: deployment.versionId });
   return {
@@ -373,9 +306,8 @@ export async function listLocalDeployments(
   ctx: Context,
   options: LocalConnection & { appId: string },
 ): Promise<LocalDeploymentRecord[]> {
-  const { deployments } = await client(options, ctx).request(
-    'GET',
-    `${API_PREFIX}/apps/${encodeURIComponent(options.appId)}/edge/deployments`,
+  const { deployments } = await client(options, ctx).json(
+    { method: 'GET', path: `${API_PREFIX}/apps/${encodeURIComponent(options.appId)}/edge/deployments` },
     EdgeDeploymentList,
   );
   return deployments.map(toRecord);
@@ -386,14 +318,17 @@ export async function rollbackLocal(
   ctx: Context,
   options: LocalConnection & { appId: string; deployment?: string; message?: string },
 ): Promise<LocalDeploymentRecord> {
-  const deployment = await client(options, ctx).request(
-    'POST',
-    `${API_PREFIX}/apps/${encodeURIComponent(options.appId)}/edge/rollback`,
-    EdgeDeployment,
+  const deployment = await client(options, ctx).json(
     {
-      ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
-      ...(options.message === undefined ? {} : { message: options.message }),
+      method: 'POST',
+      path: `${API_PREFIX}/apps/${encodeURIComponent(options.appId)}/edge/rollback`,
+      json: {
+        ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
+        ...(options.message === undefined ? {} : { message: options.message }),
+      },
+      retry: false,
     },
+    EdgeDeployment,
   );
   return toRecord(deployment);
 }
