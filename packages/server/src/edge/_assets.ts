@@ -1,10 +1,9 @@
-// One deployed app's static files, answered the way Cloudflare answers them for the assets config every Reyna
-// deploy sends (html_handling "auto-trailing-slash", not_found_handling "single-page-application" or "none",
-// run_worker_first), so the local edge and Cloudflare agree. The edge's own Node side does this rather than
-// Miniflare's asset worker because Miniflare gives every Worker in one instance the same assets storage: one
-// workerd for all apps needs the files served from outside it. The rules are ported from Cloudflare's
-// workers-shared (asset-worker handler.ts, router-worker static routing) as Miniflare 4 bundles them; _redirects
-// and _headers files are served as plain files, since the deploy sends no redirect or header rules.
+// One deployed app's static files, answered with the behaviour Cloudflare documents for the assets config every
+// Reyna deploy sends (html_handling "auto-trailing-slash", not_found_handling "single-page-application" or "none",
+// run_worker_first), so the local edge and Cloudflare agree. The edge's Node side serves them, not Miniflare's
+// asset worker, because Miniflare gives every Worker in one instance the same assets storage: one workerd for
+// all apps needs the files served from outside it. `_redirects` and `_headers` are plain files here: the deploy
+// sends no redirect or header rules.
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,7 +23,7 @@ interface Asset {
   contentType: string;
 }
 
-type Intent = { eTag: string; status: 200; redirect?: undefined } | { redirect: string; eTag?: undefined };
+type Intent = { eTag: string; redirect?: undefined } | { redirect: string; eTag?: undefined };
 
 /** Cloudflare turns this on for compatibility dates from 2025-04-01: a navigation gets not_found_handling. */
 const NAVIGATION_FLAG = {
@@ -42,8 +41,8 @@ const globRule = (rule: string) =>
   );
 
 export class AppAssets {
-  /** Served path (decoded) → eTag. */
-  private readonly paths = new Map<string, string>();
+  /** Each file's one canonical URL path (decoded) → its eTag: `/a.html` is `/a`, `/d/index.html` is `/d/`. */
+  private readonly urls = new Map<string, string>();
   /** eTag → one file with those bytes. */
   private readonly files = new Map<string, Asset>();
   private readonly userWorker: RegExp[];
@@ -58,7 +57,9 @@ export class AppAssets {
     for (const [path, file] of Object.entries(spec.files)) {
       // Cloudflare's eTag is its content hash: two paths with the same bytes share it, which html handling uses.
       const eTag = file.sha256.slice(0, 32);
-      this.paths.set(path, eTag);
+      const url = canonicalUrl(path);
+      // A file whose own name is the URL (`/a` beside `/a.html`) wins it.
+      if (url === path || !this.urls.has(url)) this.urls.set(url, eTag);
       if (!this.files.has(eTag)) this.files.set(eTag, { path, size: file.size, contentType: contentTypeOf(path) });
     }
     this.userWorker = spec.runWorkerFirst.filter((r) => !r.startsWith('!')).map(globRule);
@@ -111,69 +112,51 @@ export class AppAssets {
   private answer(request: AssetRequest, notFound: boolean): { eTag: string } | Response | undefined {
     const url = new URL(request.url);
     const decoded = decodePath(url.pathname);
-    const intent = this.intent(decoded, notFound, false);
+    const intent = this.intent(decoded, notFound);
     if (!intent) return undefined;
     if (!['GET', 'HEAD'].includes(request.method.toUpperCase())) {
       return new Response(null, { status: 405, statusText: 'Method Not Allowed' });
     }
-    const destination = encodePath(intent.redirect ?? decoded);
-    if (intent.redirect !== undefined || destination !== url.pathname) {
+    if (intent.redirect !== undefined) {
       return new Response(null, {
         status: 307,
         statusText: 'Temporary Redirect',
-        headers: { Location: destination + url.search },
+        headers: { Location: encodePath(intent.redirect) + url.search },
       });
     }
     return { eTag: intent.eTag };
   }
 
-  private exists(path: string): string | undefined {
-    return this.paths.get(path);
-  }
-
-  /** html_handling "auto-trailing-slash": `/a` serves a.html, `/a/` serves a/index.html, and the other spellings redirect. */
-  private intent(pathname: string, notFound: boolean, skipRedirects: boolean): Intent | undefined {
-    const found = (eTag: string | undefined): Intent | undefined => (eTag ? { eTag, status: 200 } : undefined);
-    const redirect = (file: string, destination: string) =>
-      this.safeRedirect(file, destination, notFound, skipRedirects);
-    const exact = this.exists(pathname);
-    if (pathname.endsWith('/index')) {
-      if (exact) return found(exact);
-      const r =
-        redirect(`${pathname}.html`, pathname.slice(0, -5)) ??
-        redirect(`${pathname.slice(0, -6)}.html`, pathname.slice(0, -6));
-      if (r) return r;
-    } else if (pathname.endsWith('/index.html')) {
-      const r =
-        redirect(pathname, pathname.slice(0, -10)) ??
-        redirect(`${pathname.slice(0, -11)}.html`, pathname.slice(0, -11));
-      if (r) return r;
-    } else if (pathname.endsWith('/')) {
-      const index = this.exists(`${pathname}index.html`);
-      if (index) return found(index);
-      const r = redirect(`${pathname.slice(0, -1)}.html`, pathname.slice(0, -1));
-      if (r) return r;
-    } else if (pathname.endsWith('.html')) {
-      const r =
-        redirect(pathname, pathname.slice(0, -5)) ??
-        redirect(`${pathname.slice(0, -5)}/index.html`, `${pathname.slice(0, -5)}/`);
-      if (r) return r;
+  /**
+   * html_handling "auto-trailing-slash": a file answers at its canonical URL only; the other spellings of that URL
+   * (`/a.html`, `/d`, `/d/index.html`, `/d/index`, `/a/`) redirect to it; anything else is not found, which the
+   * SPA mode answers with the root page.
+   */
+  private intent(pathname: string, notFound: boolean): Intent | undefined {
+    const eTag = this.urls.get(pathname);
+    if (eTag) return { eTag };
+    for (const other of spellingsOf(pathname)) {
+      if (this.urls.has(other)) return { redirect: other };
     }
-    return (
-      found(exact) ??
-      found(this.exists(`${pathname}.html`)) ??
-      redirect(`${pathname}/index.html`, `${pathname}/`) ??
-      (notFound && this.spa ? found(this.exists('/index.html')) : undefined)
-    );
+    const root = notFound && this.spa ? this.urls.get('/') : undefined;
+    return root ? { eTag: root } : undefined;
   }
+}
 
-  /** Redirects to `destination` only where that serves the very file the request named. */
-  private safeRedirect(file: string, destination: string, notFound: boolean, skip: boolean): Intent | undefined {
-    if (skip || this.exists(destination)) return undefined;
-    const there = this.intent(destination, notFound, true);
-    const eTag = this.exists(file);
-    return there?.eTag !== undefined && there.eTag === eTag ? { redirect: destination } : undefined;
-  }
+/** The URL a file is served at under auto-trailing-slash. */
+function canonicalUrl(path: string): string {
+  if (path.endsWith('/index.html')) return path.slice(0, -'index.html'.length);
+  if (path.endsWith('.html')) return path.slice(0, -'.html'.length);
+  return path;
+}
+
+/** The canonical URLs a request path may be another spelling of, most specific first. */
+function spellingsOf(pathname: string): string[] {
+  if (pathname.endsWith('/index.html')) return [pathname.slice(0, -'index.html'.length)];
+  if (pathname.endsWith('/index')) return [pathname.slice(0, -'index'.length)];
+  if (pathname.endsWith('.html')) return [pathname.slice(0, -'.html'.length), `${pathname.slice(0, -'.html'.length)}/`];
+  if (pathname.endsWith('/')) return pathname === '/' ? [] : [pathname.slice(0, -1)];
+  return [`${pathname}/`];
 }
 
 function decodePath(pathname: string): string {
