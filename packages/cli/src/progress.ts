@@ -1,6 +1,6 @@
 import type { ListrTask } from 'listr2';
 
-type State = 'start' | 'done' | 'skip';
+type State = 'start' | 'done' | 'skip' | 'failed';
 
 interface Deferred {
   promise: Promise<string | undefined>;
@@ -11,7 +11,9 @@ interface Deferred {
 
 /**
  * Turns a core function's `onStep(step, state, detail)` reports into listr2 tasks that finish as the steps do,
- * so core stays free of any terminal library and the command still shows live progress.
+ * so core stays free of any terminal library and the command still shows live progress. Each step's outcome is
+ * held from the start, so a report that comes before listr2 runs the task (a step that fails at once) is kept,
+ * not lost: a task waiting on a promise nobody settles would leave Node to exit 13 with nothing printed.
  */
 export function stepTasks<S extends string>(
   steps: { id: S; title: string }[],
@@ -33,7 +35,8 @@ export function stepTasks<S extends string>(
       const d = deferred.get(step);
       if (!d) return;
       if (state === 'skip') d.skipped = true;
-      if (state !== 'start') d.resolve(detail);
+      if (state === 'failed') d.reject(new Error(detail ?? 'failed'));
+      else if (state !== 'start') d.resolve(detail);
     },
     fail(error) {
       for (const d of deferred.values()) d.reject(error);

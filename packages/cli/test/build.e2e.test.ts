@@ -173,4 +173,35 @@ describe('reyna build', () => {
     const byApp = Object.fromEntries(error.details.results.map((r: { app: string; ok: boolean }) => [r.app, r.ok]));
     expect(byApp).toEqual({ bad: false, good: true });
   });
+
+  it('--all reports an app that fails at once (invalid reyna.json) beside a good one, in every mode', async () => {
+    const workspace = tempDir('all-fast-', scratch);
+    for (const app of ['good', 'invalid']) {
+      const made = await reyna(['init', app, '--template', 'vanilla', '--no-install', '--no-git'], {
+        cwd: workspace,
+        home,
+      });
+      expect(made.code, made.stderr).toBe(0);
+    }
+    writeFileSync(join(workspace, 'invalid/reyna.json'), '{"name": 5}\n');
+    // Its failure comes before the progress display waits for it: it must still be counted.
+    for (const mode of [[], ['--concurrency', '1']]) {
+      const plain = await reyna(['build', '--all', '--no-typecheck', ...mode], { cwd: workspace, home });
+      expect(plain.code, plain.stderr).toBe(1);
+      expect(plain.stdout).toMatch(/good\s+ok/);
+      expect(plain.stdout).toMatch(/invalid\s+failed\s+.*reyna\.json is invalid/);
+      expect(plain.stderr).toContain('1 of 2 apps failed to build');
+    }
+    const json = await reyna(['build', '--all', '--no-typecheck', '--json'], { cwd: workspace, home });
+    expect(json.code, json.stderr).toBe(1);
+    const { error } = JSON.parse(json.stdout);
+    expect(error.code).toBe('E_BUILD_FAILED');
+    const byApp = Object.fromEntries(
+      error.details.results.map((r: { app: string; ok: boolean; error?: { code: string } }) => [
+        r.app,
+        r.error?.code ?? 'ok',
+      ]),
+    );
+    expect(byApp).toEqual({ good: 'ok', invalid: 'E_CONFIG_INVALID' });
+  }, 90_000);
 });
