@@ -26,6 +26,16 @@ function descendants(pid: number): number[] {
   return all;
 }
 
+/** The workerd processes among pids: one per running Worker runtime. */
+const workerdsIn = (pids: number[]) =>
+  pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd');
+    } catch {
+      return false;
+    }
+  });
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -151,6 +161,41 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
     }
   }, 60_000);
 
+  it('survives a Worker that throws as it starts: the error shows, the last good one serves, a good save recovers', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
+      const worker = join(app, 'worker/index.ts');
+      const source = readFileSync(worker, 'utf8');
+      const good = (await hello()).message;
+      const errors = stderr.length;
+      writeFileSync(worker, `throw new Error('boom at startup');\n${source}`);
+      await until('the start error', async () =>
+        /Worker: failed to start: .*boom at startup/.test(stderr.slice(errors)) ? true : undefined,
+      );
+      await page.locator('vite-error-overlay').waitFor({ state: 'attached', timeout: 5_000 });
+      // The overlay's text is in its shadow root, which getByText reaches.
+      await page.getByText(/failed to start: .*boom at startup/).waitFor({ timeout: 5_000 });
+      expect(child.exitCode).toBeNull();
+      // The last good Worker answers, and a second bad save changes nothing.
+      expect((await hello()).message).toBe(good);
+      writeFileSync(worker, `throw new Error('boom again');\n${source}`);
+      await until('the second start error', async () => (/boom again/.test(stderr.slice(errors)) ? true : undefined));
+      expect((await hello()).message).toBe(good);
+
+      writeFileSync(worker, source.replace(/Hello from the Worker|Fixed/, 'Recovered'));
+      await until('the recovered Worker', async () => ((await hello()).message === 'Recovered' ? true : undefined));
+      await until('the overlay to go', async () =>
+        (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
+      );
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it('restarts itself when reyna.json changes', async () => {
     const config = join(app, 'reyna.json');
     writeFileSync(
@@ -163,6 +208,50 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
     const api = await (await fetch(new URL('/api/hello', url))).json();
     expect(api.appId).toBe('app_linked');
   }, 20_000);
+
+  it('a reyna.json saved during a restart is not lost', async () => {
+    const config = join(app, 'reyna.json');
+    const base = JSON.parse(readFileSync(config, 'utf8'));
+    const restarted = () => (stderr.match(/Restarted in/g) ?? []).length;
+    const before = restarted();
+    // The second save lands while the first restart is still opening Vite and workerd.
+    writeFileSync(config, JSON.stringify({ ...base, appId: 'app_first' }, null, 2));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    writeFileSync(config, JSON.stringify({ ...base, appId: 'app_second' }, null, 2));
+    await until('the second APP_ID', async () =>
+      (await (await fetch(url)).text()).includes('"APP_ID":"app_second"') ? true : undefined,
+    );
+    await until('both restarts', async () => (restarted() >= before + 2 ? true : undefined));
+    expect((await (await fetch(new URL('/api/hello', url))).json()).appId).toBe('app_second');
+    // One workerd serves: the process tree holds no second one (the next test checks that Ctrl-C ends it).
+    expect(workerdsIn(descendants(child.pid as number))).toHaveLength(1);
+  }, 30_000);
+
+  it('on a terminal, `r` pressed during a restart restarts once more and leaves no second server behind', async () => {
+    // `script` gives reyna dev a terminal, so its shortcuts are live.
+    const tty = spawn('script', ['-qfec', `${process.execPath} ${bin} dev --port 0`, '/dev/null'], {
+      cwd: app,
+      env: { ...cleanEnv(home), TERM: 'dumb' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    tty.stdout?.on('data', (chunk) => (out += chunk));
+    try {
+      await until('dev on a terminal', async () => (out.includes('press h for shortcuts') ? true : undefined), 20_000);
+      const restarted = () => (out.match(/Restarted in/g) ?? []).length;
+      tty.stdin?.write('r');
+      await until('the first restart to begin', async () => (out.includes('Restarting') ? true : undefined));
+      tty.stdin?.write('r');
+      await until('both restarts', async () => (restarted() >= 2 ? true : undefined), 20_000);
+      const dev = descendants(tty.pid as number);
+      expect(workerdsIn(dev)).toHaveLength(1);
+      tty.stdin?.write('q');
+      await until('dev to quit', async () => (tty.exitCode !== null ? true : undefined));
+      await until('its children to exit', async () => (dev.every((p) => !alive(p)) ? true : undefined), 5_000);
+    } finally {
+      if (tty.exitCode === null) tty.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('leaves no process behind on Ctrl-C', async () => {
     const pid = child.pid as number;
