@@ -60,6 +60,89 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
+interface Ready {
+  url: string;
+  networkUrls: string[];
+  appId: string;
+  readyMs: number;
+}
+
+/** `reyna dev --port 0 --json …` in app, and its ready document. */
+function spawnDev(app: string, home: string, args: string[] = []): { child: ChildProcess; ready: Promise<Ready> } {
+  const child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--json', ...args], {
+    cwd: app,
+    env: cleanEnv(home),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  const ready = until(
+    'the ready document',
+    async () => (stdout.includes('\n') ? (JSON.parse(stdout) as Ready) : undefined),
+    20_000,
+  );
+  return { child, ready };
+}
+
+/** Ctrl-C, and its end. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGINT');
+  await exited;
+}
+
+/** Whether a TCP socket listens on port at the IPv6 any-address (which takes IPv4 too), from /proc/net/tcp6. */
+function listensEverywhere(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp6', 'utf8')
+    .split('\n')
+    .some((line) => line.trim().split(/\s+/)[1] === `00000000000000000000000000000000:${hex}` && / 0A /.test(line));
+}
+
+describe('reyna dev --host', () => {
+  const home = tempDir('dev-host-', join(repoRoot, '.tmp'));
+  const app = join(home, 'host-app');
+  beforeAll(async () => {
+    const init = await reyna(['init', 'host-app', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
+    expect(init.code, init.stderr).toBe(0);
+  });
+
+  it('bare, listens on every interface (IPv4 and IPv6) and lists the network URLs', async () => {
+    const { child, ready } = spawnDev(app, home, ['--host']);
+    try {
+      const { url, networkUrls } = await ready;
+      const port = Number(new URL(url).port);
+      expect(url).toBe(`http://localhost:${port}/`);
+      expect(listensEverywhere(port)).toBe(true);
+      expect(Array.isArray(networkUrls)).toBe(true);
+      for (const loop of ['127.0.0.1', '[::1]']) {
+        expect((await fetch(`http://${loop}:${port}/`)).status).toBe(200);
+        expect((await fetch(`http://${loop}:${port}/api/hello`)).status).toBe(200);
+      }
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
+
+  it('with a value, listens there only', async () => {
+    const { child, ready } = spawnDev(app, home, ['--host', '::1']);
+    try {
+      const { url, networkUrls } = await ready;
+      const port = Number(new URL(url).port);
+      expect(url).toBe(`http://[::1]:${port}/`);
+      expect(networkUrls).toEqual([]);
+      expect((await fetch(`http://[::1]:${port}/api/hello`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
+});
+
 describe.runIf(browserOk)('reyna dev on the react template', () => {
   const home = tempDir('dev-', join(repoRoot, '.tmp'));
   const app = join(home, 'dev-app');
@@ -73,19 +156,10 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       home,
     });
     expect(init.code, init.stderr).toBe(0);
-    child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--json'], {
-      cwd: app,
-      env: cleanEnv(home),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const dev = spawnDev(app, home);
+    child = dev.child;
     child.stderr?.on('data', (chunk) => (stderr += chunk));
-    let stdout = '';
-    child.stdout?.on('data', (chunk) => (stdout += chunk));
-    const ready = await until(
-      'the ready document',
-      async () => (stdout.includes('\n') ? JSON.parse(stdout) : undefined),
-      20_000,
-    );
+    const ready = await dev.ready;
     url = ready.url;
     expect(ready.readyMs).toBeGreaterThan(0);
   }, 30_000);

@@ -2,6 +2,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BuildContext, Message } from 'esbuild';
@@ -21,7 +22,8 @@ export interface DevOptions {
   port?: number;
   /** Try the next ports when `port` is taken (when the user did not ask for one). */
   fallbackPort?: boolean;
-  host?: string;
+  /** Address to listen on (default 127.0.0.1); `true`: every interface, IPv6 and IPv4, as Vite's bare `--host`. */
+  host?: string | true;
   /** APP_ID to inject: default the linked app's, else `dev-<name>`. */
   appId?: string;
   /** Milliseconds to wait for more Worker edits before rebuilding. */
@@ -35,6 +37,8 @@ export type DevEvent =
 
 export interface DevServer {
   url: string;
+  /** When listening on every interface: the URLs other machines reach it at. */
+  networkUrls: string[];
   appId: string;
   /** Milliseconds from the call to the first request it could answer. */
   readyMs: number;
@@ -49,6 +53,14 @@ const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
 export function isWorkerPath(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return path === '/api' || path.startsWith('/api/');
+}
+
+/** This machine's non-loopback addresses: IPv4, and IPv6 too when listening on both. */
+function networkAddresses(ipv6: boolean): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal && (i.family === 'IPv4' || (ipv6 && !i.address.startsWith('fe80'))))
+    .map((i) => (i as { address: string }).address);
 }
 
 function formatMessage(message: Message, dir: string): string {
@@ -80,7 +92,10 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   };
   const http: Server = createHttpServer();
   let session: Session | undefined;
+  // What the user sees, and where this process reaches its own server (an any-address is no place to connect to).
   let origin = '';
+  let loopback = '';
+  let networkUrls: string[] = [];
   // Requests wait while a new Worker is being swapped in, so none is dropped.
   let swapping: Promise<void> = Promise.resolve();
 
@@ -135,7 +150,7 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         // In dev the static files are Vite's: the Worker's ASSETS binding asks Vite, as production asks the CDN.
         ASSETS: async (request: { url: string; method: string; headers: Headers }) => {
           const url = new URL(request.url);
-          return fetch(new URL(url.pathname + url.search, origin), {
+          return fetch(new URL(url.pathname + url.search, loopback), {
             method: request.method,
             headers: { ...Object.fromEntries(request.headers), 'x-reyna-assets': '1' },
           }) as never;
@@ -271,13 +286,13 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   });
 
   async function listen(): Promise<void> {
-    const host = options.host ?? '127.0.0.1';
+    const host = options.host === true ? undefined : (options.host ?? '127.0.0.1');
     let port = options.port ?? 5173;
     for (let attempt = 0; ; attempt++) {
       try {
         await new Promise<void>((ok, fail) => {
           http.once('error', fail);
-          http.listen(port, host, () => {
+          http.listen(port, host as string, () => {
             http.off('error', fail);
             ok();
           });
@@ -290,7 +305,7 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
           continue;
         }
         if (code === 'EADDRINUSE') {
-          throw new ReynaError('E_PORT_IN_USE', `Port ${port} on ${host} is in use`, {
+          throw new ReynaError('E_PORT_IN_USE', `Port ${port} on ${host ?? 'every interface'} is in use`, {
             hint: 'Stop what uses it, or pass --port with another port.',
           });
         }
@@ -298,8 +313,13 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       }
     }
     const address = http.address() as AddressInfo;
-    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    origin = `http://${shownHost}:${address.port}`;
+    const everywhere = address.address === '0.0.0.0' || address.address === '::';
+    const bracket = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+    origin = `http://${everywhere ? 'localhost' : bracket(host as string)}:${address.port}`;
+    loopback = `http://${everywhere ? (address.address === '::' ? '[::1]' : '127.0.0.1') : bracket(host as string)}:${address.port}`;
+    networkUrls = everywhere
+      ? networkAddresses(address.address === '::').map((ip) => `http://${bracket(ip)}:${address.port}/`)
+      : [];
   }
 
   // Restarts run one at a time (a key press during a reyna.json restart, an editor's unlink + add): two at once
@@ -354,6 +374,7 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   }
   return {
     url: `${origin}/`,
+    networkUrls,
     appId: session.appId,
     readyMs: Math.round(performance.now() - started),
     restart,
