@@ -7,6 +7,7 @@ interface Deferred {
   resolve: (detail: string | undefined) => void;
   reject: (error: unknown) => void;
   skipped: boolean;
+  settled: boolean;
 }
 
 /**
@@ -17,7 +18,13 @@ interface Deferred {
  */
 export function stepTasks<S extends string>(
   steps: { id: S; title: string }[],
-): { onStep: (step: S, state: State, detail?: string) => void; fail: (error: unknown) => void; tasks: ListrTask[] } {
+): {
+  onStep: (step: S, state: State, detail?: string) => void;
+  /** The work ended: a step it never reported (it did not apply) shows as skipped instead of waiting forever. */
+  finish: () => void;
+  fail: (error: unknown) => void;
+  tasks: ListrTask[];
+} {
   const deferred = new Map<S, Deferred>();
   for (const { id } of steps) {
     let resolve!: Deferred['resolve'];
@@ -28,15 +35,23 @@ export function stepTasks<S extends string>(
     });
     // A step that never runs because an earlier one failed must not count as an unhandled rejection.
     promise.catch(() => {});
-    deferred.set(id, { promise, resolve, reject, skipped: false });
+    deferred.set(id, { promise, resolve, reject, skipped: false, settled: false });
   }
   return {
     onStep(step, state, detail) {
       const d = deferred.get(step);
-      if (!d) return;
+      if (!d || state === 'start') return;
+      d.settled = true;
       if (state === 'skip') d.skipped = true;
       if (state === 'failed') d.reject(new Error(detail ?? 'failed'));
-      else if (state !== 'start') d.resolve(detail);
+      else d.resolve(detail);
+    },
+    finish() {
+      for (const d of deferred.values()) {
+        if (d.settled) continue;
+        d.skipped = true;
+        d.resolve(undefined);
+      }
     },
     fail(error) {
       for (const d of deferred.values()) d.reject(error);

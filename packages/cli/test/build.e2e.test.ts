@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, reyna, tempDir } from './_reyna.js';
+import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
+import { startStudio } from './_studio.js';
 
 // Apps are made inside the repository so that they resolve the workspace's installed packages (vite, react,
 // typescript) as a workspace member would, without an npm install per test.
@@ -27,6 +29,22 @@ function files(root: string): Record<string, string> {
   };
   walk(root);
   return out;
+}
+
+/** An app with no dependencies whose reyna.json runs `command` to build (make.cjs writes a minimal output). */
+function commandApp(name: string, command: string, extra: Record<string, unknown> = {}): string {
+  const app = tempDir(`${name}-`, scratch);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true }));
+  writeFileSync(
+    join(app, 'make.cjs'),
+    `const fs = require('node:fs');
+fs.mkdirSync('dist/client', { recursive: true }); fs.mkdirSync('dist/worker', { recursive: true });
+fs.writeFileSync('dist/client/index.html', '<!doctype html><title>x</title>');
+fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new Response("ok"); } };');
+`,
+  );
+  writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name, build: { command }, ...extra }));
+  return app;
 }
 
 describe('reyna build', () => {
@@ -145,6 +163,52 @@ describe('reyna build', () => {
     const paid = await reyna(['build', '--no-typecheck', '--plan', 'paid'], { cwd: app, home });
     expect(paid.code, paid.stderr).toBe(0);
   });
+
+  it('streams the log: a line printed early by a slow build reaches stderr and the log file before it ends', async () => {
+    const app = commandApp('slow', 'echo early-line; sleep 4; echo late-line; node make.cjs');
+    const child = spawn(process.execPath, [bin, 'build'], {
+      cwd: app,
+      env: cleanEnv(home),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((done) => child.on('close', done));
+    const early = new Promise<void>((done) =>
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        if (stderr.includes('early-line')) done();
+      }),
+    );
+    const first = await Promise.race([early.then(() => 'early' as const), exited.then(() => 'exited' as const)]);
+    expect(first).toBe('early');
+    expect(child.exitCode).toBeNull();
+    expect(stderr).not.toContain('late-line');
+    const logs = join(app, '.reyna/builds');
+    const log = readdirSync(logs).find((name) => name.endsWith('.log')) as string;
+    expect(readFileSync(join(logs, log), 'utf8')).toContain('early-line');
+    expect(await exited).toBe(0);
+    expect(readFileSync(join(logs, log), 'utf8')).toContain('late-line');
+  }, 60_000);
+
+  it('a linked app sends a record of each build, success or failure, to the studio server', async () => {
+    const studio = await startStudio();
+    try {
+      const appId = await studio.createApp('linked');
+      const app = commandApp('linked', 'node make.cjs', { appId });
+      const env = { REYNA_SERVER: studio.url, REYNA_TOKEN: studio.token };
+      const ok = await reyna(['build', '--json'], { cwd: app, home, env });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout).record).toMatchObject({ recorded: true });
+      writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'linked', appId, build: { command: 'exit 2' } }));
+      const failed = await reyna(['build', '--json'], { cwd: app, home, env });
+      expect(failed.code).toBe(1);
+      const builds = await studio.builds(appId);
+      expect(builds.map((b) => b.status)).toEqual(['failure', 'success']);
+      expect(builds[1]?.sizes).toMatchObject({ files: 2 });
+    } finally {
+      await studio.close();
+    }
+  }, 60_000);
 
   it('--all builds every app, reports each, and fails if one fails', async () => {
     const workspace = tempDir('all-', scratch);

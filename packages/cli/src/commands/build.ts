@@ -98,7 +98,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       onStep: steps.onStep,
       onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
     return this.summarise(await running);
   }
@@ -121,7 +121,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       // Off a terminal the log streams as it comes; on one the progress display owns the screen.
       onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
     return this.summarise(await running);
   }
@@ -168,7 +168,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       docker: this.dockerOptions,
       onApp: ({ dir, state, detail }) => progress.onStep(dir, state, detail),
     });
-    running.catch(progress.fail);
+    running.then(progress.finish, progress.fail);
     if (apps.length > 0) {
       const { Listr } = await import('listr2');
       const live = process.stdout.isTTY === true && !this.json;

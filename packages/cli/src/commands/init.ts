@@ -83,7 +83,7 @@ moved into place at the end: an interrupted init leaves nothing behind.`;
       output: this.json || process.stdout.isTTY ? undefined : process.stderr,
       onStep: steps.onStep,
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     // Progress and the work run side by side; the work's own error is the one reported.
     await Promise.allSettled([this.tasks(steps.tasks)]);
     const result = await running;

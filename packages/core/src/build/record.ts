@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { API_PREFIX, Build } from '../protocol/api.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import type { BuildReport } from './index.js';
 
 export interface BuildOutcome {
   status: 'success' | 'failure';
@@ -52,4 +53,33 @@ export async function recordBuild(
     const message = error instanceof ReynaError ? `${error.message}` : String((error as Error).message ?? error);
     return { recorded: false, reason: `the studio server did not take the build record: ${message}` };
   }
+}
+
+/** The sizes a build record carries, from the build's report. */
+export function reportSizes(report: BuildReport): Record<string, number> {
+  const assets = report.files.filter((f) => f.path.startsWith('client/')).reduce((n, f) => n + f.size, 0);
+  return {
+    workerRaw: report.worker.rawBytes,
+    workerGzip: report.worker.gzipBytes,
+    assets,
+    files: report.files.length,
+  };
+}
+
+/**
+ * Sends the record of a build that ended (see recordBuild), from wherever the build ran: a local build, or the
+ * host of a Docker build (the container has no network). Only a linked app records; one that could not is warned.
+ */
+export async function sendBuildRecord(
+  ctx: Context,
+  config: ReynaConfig,
+  outcome: BuildOutcome,
+): Promise<RecordResult | undefined> {
+  if (!config.appId) return undefined;
+  const record = await recordBuild(ctx, config, outcome).catch((e: Error) => ({
+    recorded: false as const,
+    reason: e.message,
+  }));
+  if (!record.recorded) ctx.logger.warn(`Build record not sent: ${record.reason}`);
+  return record;
 }
