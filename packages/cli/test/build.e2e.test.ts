@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
@@ -11,6 +11,7 @@ import { startStudio } from './_studio.js';
 const scratch = tempDir('build-', join(repoRoot, '.tmp'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const home = tempDir();
+const coreVersion = JSON.parse(readFileSync(join(repoRoot, 'packages/core/package.json'), 'utf8')).version;
 
 async function makeApp(template: string, name: string): Promise<string> {
   const made = await reyna(['init', name, '--template', template, '--no-install', '--no-git'], { cwd: scratch, home });
@@ -32,9 +33,14 @@ function files(root: string): Record<string, string> {
 }
 
 /** An app with no dependencies whose reyna.json runs `command` to build (make.cjs writes a minimal output). */
-function commandApp(name: string, command: string, extra: Record<string, unknown> = {}): string {
+function commandApp(
+  name: string,
+  command: string,
+  extra: Record<string, unknown> = {},
+  pkg: Record<string, unknown> = {},
+): string {
   const app = tempDir(`${name}-`, scratch);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true }));
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true, ...pkg }));
   writeFileSync(
     join(app, 'make.cjs'),
     `const fs = require('node:fs');
@@ -72,6 +78,9 @@ describe('reyna build', () => {
       expect(report.worker.gzipBytes).toBeLessThan(report.worker.rawBytes);
       expect(report.worker.largestModules[0].path).toBe('worker/index.ts');
       expect(report.tools.vite).toMatch(/^\d+\.\d+\.\d+/);
+      expect(report.tools.esbuild).toMatch(/^\d+\.\d+\.\d+/);
+      expect(report.tools.node).toBe(process.version);
+      expect(report.tools.reyna).toBe(coreVersion);
       expect(Object.keys(report.steps).sort()).toEqual(['check', 'client', 'typecheck', 'worker']);
       // APP_ID-free: the id is injected at deploy time only.
       expect(readFileSync(join(dist, 'client/index.html'), 'utf8')).not.toContain('window.ENV');
@@ -163,6 +172,82 @@ describe('reyna build', () => {
     const paid = await reyna(['build', '--no-typecheck', '--plan', 'paid'], { cwd: app, home });
     expect(paid.code, paid.stderr).toBe(0);
   });
+
+  it('bundles the Worker with the workerd, worker and browser export conditions, and writes its source map', async () => {
+    const app = await makeApp('vanilla', 'conditions');
+    // One package per condition, each with a default beside it that must lose.
+    for (const condition of ['workerd', 'worker', 'browser']) {
+      const pkg = join(app, 'node_modules', `only-${condition}`);
+      mkdirSync(pkg, { recursive: true });
+      writeFileSync(
+        join(pkg, 'package.json'),
+        JSON.stringify({ name: `only-${condition}`, exports: { [condition]: './picked.js', default: './node.js' } }),
+      );
+      writeFileSync(join(pkg, 'picked.js'), `export const value = 'picked-${condition}';\n`);
+      writeFileSync(join(pkg, 'node.js'), `export const value = 'picked-default';\n`);
+    }
+    writeFileSync(
+      join(app, 'worker/index.ts'),
+      `import { value as a } from 'only-workerd';
+import { value as b } from 'only-worker';
+import { value as c } from 'only-browser';
+export default { fetch() { return new Response([a, b, c].join(' ')); } };
+`,
+    );
+    const ran = await reyna(['build', '--no-typecheck', '--json'], { cwd: app, home });
+    expect(ran.code, ran.stderr).toBe(0);
+    const code = readFileSync(join(app, 'dist/worker/index.js'), 'utf8');
+    for (const condition of ['workerd', 'worker', 'browser']) expect(code).toContain(`picked-${condition}`);
+    expect(code).not.toContain('picked-default');
+    const map = JSON.parse(readFileSync(join(app, 'dist/worker/index.js.map'), 'utf8'));
+    expect(map.sources.some((source: string) => source.endsWith('worker/index.ts'))).toBe(true);
+    const { report } = JSON.parse(ran.stdout);
+    expect(report.files.map((f: { path: string }) => f.path)).toContain('worker/index.js.map');
+  });
+
+  it('build.limits in reyna.json override the plan, each limit with its own error', async () => {
+    const cases: [Record<string, number>, string, string][] = [
+      [{ workerGzipBytes: 20 }, 'E_WORKER_TOO_LARGE', 'over the 20 B limit'],
+      [{ assetBytes: 10 }, 'E_ASSET_TOO_LARGE', 'over the 10 B limit per file: index.html'],
+      [{ files: 1 }, 'E_TOO_MANY_FILES', 'The build has 2 static files, over the 1 limit'],
+    ];
+    const command = 'node make.cjs && echo extra > dist/client/extra.txt';
+    for (const [limits, code, text] of cases) {
+      const app = commandApp('limited', command, { build: { command, limits } });
+      const ran = await reyna(['build', '--json'], { cwd: app, home });
+      expect(ran.code, ran.stderr).toBe(1);
+      const { error } = JSON.parse(ran.stdout);
+      expect(error.code).toBe(code);
+      expect(error.message).toContain(text);
+    }
+    // Raised as the platform raises them: the same build passes.
+    const app = commandApp('raised', 'node make.cjs', {
+      build: { command: 'node make.cjs', limits: { files: 100_000 } },
+    });
+    const ran = await reyna(['build', '--json'], { cwd: app, home });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(JSON.parse(ran.stdout).report.limits.files).toBe(100_000);
+  });
+
+  it('a failing dependency install is E_INSTALL_FAILED with npm’s last lines, and the whole output is in the log', async () => {
+    const app = commandApp(
+      'uninstallable',
+      'node make.cjs',
+      {},
+      { dependencies: { 'missing-dep': 'file:./nope.tgz' } },
+    );
+    const ran = await reyna(['build', '--json'], { cwd: app, home });
+    expect(ran.code).toBe(1);
+    const { error } = JSON.parse(ran.stdout);
+    expect(error.code).toBe('E_INSTALL_FAILED');
+    expect(error.message).toMatch(/^npm install failed:\n/);
+    expect(error.message).toContain('nope.tgz');
+    expect(error.hint).toContain('.reyna/builds/');
+    const logs = join(app, '.reyna/builds');
+    const log = readFileSync(join(logs, readdirSync(logs)[0] as string), 'utf8');
+    expect(log).toContain('npm error code ENOENT');
+    expect(log).toContain('error E_INSTALL_FAILED');
+  }, 120_000);
 
   it('streams the log: a line printed early by a slow build reaches stderr and the log file before it ends', async () => {
     const app = commandApp('slow', 'echo early-line; sleep 4; echo late-line; node make.cjs');
