@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { ReynaError } from '../errors.js';
 
 /**
  * A build's log: each line is appended to `.reyna/builds/<id>.log` and given to the caller as it comes, so a slow
@@ -22,6 +23,14 @@ export class BuildLog {
       this.onLog?.(line);
     }
   };
+  /** The line a failed build ends with. */
+  failed(error: unknown): void {
+    this.write(
+      error instanceof ReynaError
+        ? `error ${error.code}: ${error.message}`
+        : `error: ${(error as Error).stack ?? String(error)}`,
+    );
+  }
   close(): Promise<void> {
     return new Promise((done) => this.stream.end(done));
   }

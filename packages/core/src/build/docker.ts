@@ -10,9 +10,9 @@ import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { BuildLog } from './_log.js';
 import { loadEsbuild } from './_tools.js';
-import { BUILD_REPORT, type BuildReport, type BuildResult, coreVersion, describeFailure, swapInto } from './index.js';
+import { BUILD_REPORT, type BuildReport, type BuildResult, coreVersion, swapInto } from './index.js';
 import type { Plan } from './limits.js';
-import { reportSizes, sendBuildRecord } from './record.js';
+import { recordOutcome } from './record.js';
 
 export type DockerStep = 'engine' | 'image' | 'build' | 'copy';
 
@@ -258,21 +258,10 @@ export async function buildInDocker(ctx: Context, options: DockerBuildOptions = 
     report.durationMs = Math.round(performance.now() - started);
     log.write(`built in ${report.durationMs} ms`);
     // The container has no network: the record goes from here.
-    const record = await sendBuildRecord(ctx, config, {
-      status: 'success',
-      durationMs: report.durationMs,
-      sizes: reportSizes(report),
-      logs: log.lines.join('\n'),
-    });
+    const record = await recordOutcome(ctx, config, log, { report });
     return { id: result.id, dir, name: config.name, outDir, report, logFile, ...(record ? { record } : {}) };
   } catch (error) {
-    log.write(describeFailure(error));
-    await sendBuildRecord(ctx, config, {
-      status: 'failure',
-      durationMs: performance.now() - started,
-      sizes: {},
-      logs: log.lines.join('\n'),
-    });
+    await recordOutcome(ctx, config, log, { error, durationMs: performance.now() - started });
     throw error;
   } finally {
     if (container) await run(docker, ['rm', '--force', container], { cwd: dir }).catch(() => {});

@@ -17,7 +17,7 @@ import { contentTypeOf } from './_mime.js';
 import { loadEsbuild, loadVite } from './_tools.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
 import { type BuildLimits, checkLimits, formatBytes, type Plan, resolveLimits, type SizedFile } from './limits.js';
-import { type RecordResult, reportSizes, sendBuildRecord } from './record.js';
+import { type RecordResult, recordOutcome } from './record.js';
 
 export { contentTypeOf } from './_mime.js';
 export { type BuildLimits, checkLimits, formatBytes, PLAN_LIMITS, type Plan, resolveLimits } from './limits.js';
@@ -136,13 +136,6 @@ export async function describeFiles(outDir: string): Promise<BuildFile[]> {
       };
     }),
   );
-}
-
-/** The log line a failed build ends with. */
-export function describeFailure(error: unknown): string {
-  return error instanceof ReynaError
-    ? `error ${error.code}: ${error.message}`
-    : `error: ${(error as Error).stack ?? String(error)}`;
 }
 
 function placeOf(file: string | undefined, line: number | undefined, column: number | undefined): string {
@@ -326,6 +319,8 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
   const limits = resolveLimits(plan, config.build?.limits);
   const stage = join(dir, '.reyna', `build-${id}`);
   log.write(`reyna build ${config.name} (${id})`);
+  // Inside a Docker build there is no network: the host records it.
+  const recording = options.record === false ? { ...config, appId: undefined } : config;
   try {
     const missing = await missingDependencies(dir);
     if (missing.length === 0) skip('install', 'up to date');
@@ -453,26 +448,10 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     await writeFile(join(root, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
     if (root === stage) await swapInto(stage, outDir, join(dir, '.reyna', `old-${id}`));
     log.write(`built in ${report.durationMs} ms`);
-    const record =
-      options.record === false
-        ? undefined
-        : await sendBuildRecord(ctx, config, {
-            status: 'success',
-            durationMs: report.durationMs,
-            sizes: reportSizes(report),
-            logs: log.lines.join('\n'),
-          });
+    const record = await recordOutcome(ctx, recording, log, { report });
     return { id, dir, name: config.name, outDir, report, logFile: log.file, ...(record ? { record } : {}) };
   } catch (error) {
-    log.write(describeFailure(error));
-    if (options.record !== false) {
-      await sendBuildRecord(ctx, config, {
-        status: 'failure',
-        durationMs: performance.now() - started,
-        sizes: {},
-        logs: log.lines.join('\n'),
-      });
-    }
+    await recordOutcome(ctx, recording, log, { error, durationMs: performance.now() - started });
     throw error;
   } finally {
     await rm(stage, { recursive: true, force: true });

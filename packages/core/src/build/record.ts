@@ -2,6 +2,7 @@ import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { API_PREFIX, Build } from '../protocol/api.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import type { BuildLog } from './_log.js';
 import type { BuildReport } from './index.js';
 
 export interface BuildOutcome {
@@ -68,14 +69,22 @@ export function reportSizes(report: BuildReport): Record<string, number> {
 
 /**
  * Sends the record of a build that ended (see recordBuild), from wherever the build ran: a local build, or the
- * host of a Docker build (the container has no network). Only a linked app records; one that could not is warned.
+ * host of a Docker build (the container has no network). A failure's error ends the log first. Only a linked app
+ * records; one that could not is warned.
  */
-export async function sendBuildRecord(
+export async function recordOutcome(
   ctx: Context,
   config: ReynaConfig,
-  outcome: BuildOutcome,
+  log: BuildLog,
+  ended: { report: BuildReport } | { error: unknown; durationMs: number },
 ): Promise<RecordResult | undefined> {
+  if ('error' in ended) log.failed(ended.error);
   if (!config.appId) return undefined;
+  const logs = log.lines.join('\n');
+  const outcome: BuildOutcome =
+    'report' in ended
+      ? { status: 'success', durationMs: ended.report.durationMs, sizes: reportSizes(ended.report), logs }
+      : { status: 'failure', durationMs: ended.durationMs, sizes: {}, logs };
   const record = await recordBuild(ctx, config, outcome).catch((e: Error) => ({
     recorded: false as const,
     reason: e.message,
