@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reyna, tempDir } from './_reyna.js';
+import { MINIMAL_BUILD, reyna, tempDir } from './_reyna.js';
 import { need } from './_services.js';
 import { type Studio, startStudio } from './_studio.js';
 
@@ -33,13 +33,19 @@ function sums(root: string): Record<string, string> {
 
 const home = tempDir();
 
+/** A vanilla app, dependencies not installed, in a fresh temp dir. */
+async function vanillaApp(): Promise<string> {
+  const work = tempDir();
+  const made = await reyna(['init', 'app', '--template', 'vanilla', '--no-install', '--no-git'], { cwd: work, home });
+  expect(made.code, made.stderr).toBe(0);
+  return join(work, 'app');
+}
+
 describe('reyna build --docker', () => {
   it('without a Docker engine fails with the fix', async () => {
-    const work = tempDir();
-    const made = await reyna(['init', 'app', '--template', 'vanilla', '--no-install', '--no-git'], { cwd: work, home });
-    expect(made.code, made.stderr).toBe(0);
+    const app = await vanillaApp();
     const ran = await reyna(['build', '--docker', '--json'], {
-      cwd: join(work, 'app'),
+      cwd: app,
       home,
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
     });
@@ -50,7 +56,7 @@ describe('reyna build --docker', () => {
 
     // No docker command at all: the same error, not a missing-command one.
     const bare = await reyna(['build', '--docker', '--json'], {
-      cwd: join(work, 'app'),
+      cwd: app,
       home,
       env: { PATH: tempDir() },
     });
@@ -95,13 +101,7 @@ describe('reyna build --docker', () => {
     }
 
     it('runs the build as a non-root user, with no network and the memory limit', async () => {
-      const work = tempDir();
-      const made = await reyna(['init', 'app', '--template', 'vanilla', '--no-install', '--no-git'], {
-        cwd: work,
-        home,
-      });
-      expect(made.code, made.stderr).toBe(0);
-      const app = join(work, 'app');
+      const app = await vanillaApp();
       writeFileSync(
         join(app, 'probe.cjs'),
         `const fs = require('node:fs'); const os = require('node:os');
@@ -143,13 +143,7 @@ fs.writeFileSync('dist/client/probe.json', JSON.stringify({
       afterAll(() => studio?.close());
 
       it('uses the app’s Dockerfile.reyna, and the host sends the build record of a linked app', async () => {
-        const work = tempDir();
-        const made = await reyna(['init', 'app', '--template', 'vanilla', '--no-install', '--no-git'], {
-          cwd: work,
-          home,
-        });
-        expect(made.code, made.stderr).toBe(0);
-        const app = join(work, 'app');
+        const app = await vanillaApp();
         // No dependencies, so no install: this image holds the sources and a file only this Dockerfile makes.
         writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
         writeFileSync(
@@ -165,11 +159,7 @@ RUN echo from-dockerfile-reyna > marker.txt
         );
         writeFileSync(
           join(app, 'make.cjs'),
-          `const fs = require('node:fs');
-fs.mkdirSync('dist/client', { recursive: true }); fs.mkdirSync('dist/worker', { recursive: true });
-fs.copyFileSync('marker.txt', 'dist/client/marker.txt');
-fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new Response("ok"); } };');
-`,
+          `${MINIMAL_BUILD}fs.copyFileSync('marker.txt', 'dist/client/marker.txt');\n`,
         );
         const appId = await studio.createApp('docker-app');
         const config = JSON.parse(readFileSync(join(app, 'reyna.json'), 'utf8'));
@@ -186,7 +176,7 @@ fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new 
         const result = JSON.parse(ran.stdout);
         expect(result.record).toMatchObject({ recorded: true });
         const [built] = await studio.builds(appId);
-        expect(built).toMatchObject({ status: 'success', sizes: { files: 2 } });
+        expect(built).toMatchObject({ status: 'success', sizes: { files: 3 } });
         expect(built?.sizes.workerGzip).toBeGreaterThan(0);
 
         write('exit 3');

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
+import { bin, cleanEnv, MINIMAL_BUILD, repoRoot, reyna, tempDir } from './_reyna.js';
 import { startStudio } from './_studio.js';
 
 // Apps are made inside the repository so that they resolve the workspace's installed packages (vite, react,
@@ -32,7 +32,7 @@ function files(root: string): Record<string, string> {
   return out;
 }
 
-/** An app with no dependencies whose reyna.json runs `command` to build (make.cjs writes a minimal output). */
+/** An app with no dependencies whose reyna.json runs `command` to build (make.cjs: MINIMAL_BUILD). */
 function commandApp(
   name: string,
   command: string,
@@ -41,14 +41,7 @@ function commandApp(
 ): string {
   const app = tempDir(`${name}-`, scratch);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true, ...pkg }));
-  writeFileSync(
-    join(app, 'make.cjs'),
-    `const fs = require('node:fs');
-fs.mkdirSync('dist/client', { recursive: true }); fs.mkdirSync('dist/worker', { recursive: true });
-fs.writeFileSync('dist/client/index.html', '<!doctype html><title>x</title>');
-fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new Response("ok"); } };');
-`,
-  );
+  writeFileSync(join(app, 'make.cjs'), MINIMAL_BUILD);
   writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name, build: { command }, ...extra }));
   return app;
 }

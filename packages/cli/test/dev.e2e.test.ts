@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, need } from './_services.js';
@@ -168,6 +169,24 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
+  const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
+  /** Headless Chromium on the dev page. */
+  async function inBrowser(use: (page: Page) => Promise<void>): Promise<void> {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      await use(page);
+    } finally {
+      await browser.close();
+    }
+  }
+  const overlayGone = (page: Page) =>
+    until('the overlay to go', async () =>
+      (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
+    );
+
   it('serves the page with APP_ID injected and the Worker on /api', async () => {
     const page = await (await fetch(url)).text();
     expect(page).toContain('<script>window.ENV = {"APP_ID":"dev-dev-app"}</script>');
@@ -179,11 +198,7 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
   });
 
   it('hot-reloads a component without losing page state, swaps the Worker, and survives a syntax error', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage();
-      await page.goto(url);
+    await inBrowser(async (page) => {
       expect(await page.evaluate(() => (window as { ENV?: { APP_ID: string } }).ENV?.APP_ID)).toBe('dev-dev-app');
       await page.getByRole('button', { name: 'Call /api/hello' }).click();
       await page.getByText('"appId": "dev-dev-app"').waitFor();
@@ -201,7 +216,6 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       const worker = join(app, 'worker/index.ts');
       const source = readFileSync(worker, 'utf8');
       // Requests keep flowing while the Worker is swapped: every one must be answered.
-      const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
       let flowing = true;
       const statuses: number[] = [];
       const traffic = (async () => {
@@ -227,21 +241,12 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
 
       writeFileSync(worker, source.replace('Hello from the Worker', 'Fixed'));
       await until('the fixed Worker', async () => ((await hello()).message === 'Fixed' ? true : undefined));
-      await until('the overlay to go', async () =>
-        (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
-      );
-    } finally {
-      await browser.close();
-    }
+      await overlayGone(page);
+    });
   }, 60_000);
 
   it('survives a Worker that throws as it starts: the error shows, the last good one serves, a good save recovers', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage();
-      await page.goto(url);
-      const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
+    await inBrowser(async (page) => {
       const worker = join(app, 'worker/index.ts');
       const source = readFileSync(worker, 'utf8');
       const good = (await hello()).message;
@@ -262,12 +267,8 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
 
       writeFileSync(worker, source.replace(/Hello from the Worker|Fixed/, 'Recovered'));
       await until('the recovered Worker', async () => ((await hello()).message === 'Recovered' ? true : undefined));
-      await until('the overlay to go', async () =>
-        (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
-      );
-    } finally {
-      await browser.close();
-    }
+      await overlayGone(page);
+    });
   }, 60_000);
 
   it('restarts itself when reyna.json changes', async () => {
@@ -296,7 +297,7 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       async () => ((await (await fetch(url)).text()).includes('"APP_ID":"app_second"') ? true : undefined),
       20_000,
     );
-    expect((await (await fetch(new URL('/api/hello', url))).json()).appId).toBe('app_second');
+    expect(((await (await fetch(new URL('/api/hello', url))).json()) as { appId: string }).appId).toBe('app_second');
     // One workerd serves: the process tree holds no second one.
     expect(workerdsIn(descendants(child.pid as number))).toHaveLength(1);
   }, 30_000);
