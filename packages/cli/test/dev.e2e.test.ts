@@ -144,6 +144,38 @@ describe('reyna dev --host', () => {
   }, 30_000);
 });
 
+describe('reyna dev with a Worker that throws as it first starts', () => {
+  it('starts anyway, answers /api with the reason, and serves the Worker once it is fixed', async () => {
+    const home = tempDir('dev-broken-', join(repoRoot, '.tmp'));
+    const init = await reyna(['init', 'broken', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const app = join(home, 'broken');
+    const worker = join(app, 'worker/index.ts');
+    const source = readFileSync(worker, 'utf8');
+    writeFileSync(worker, `throw new Error('broken from the start');\n${source}`);
+    const { child, ready } = spawnDev(app, home);
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    try {
+      const { url } = await ready;
+      expect(stderr).toMatch(/Worker: failed to start: .*broken from the start/);
+      const api = await fetch(new URL('/api/hello', url));
+      expect(api.status).toBe(500);
+      expect(await api.text()).toContain('broken from the start');
+      expect((await fetch(url)).status).toBe(200);
+      writeFileSync(worker, source);
+      await until('the fixed Worker', async () =>
+        (await fetch(new URL('/api/hello', url))).status === 200 ? true : undefined,
+      );
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
+});
+
 describe.runIf(browserOk)('reyna dev on the react template', () => {
   const home = tempDir('dev-', join(repoRoot, '.tmp'));
   const app = join(home, 'dev-app');
