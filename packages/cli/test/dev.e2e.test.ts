@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,7 @@ function listensEverywhere(port: number): boolean {
 describe('reyna dev --host', () => {
   const home = tempDir('dev-host-', join(repoRoot, '.tmp'));
   const app = join(home, 'host-app');
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
   beforeAll(async () => {
     const init = await reyna(['init', 'host-app', '--template', 'vanilla', '--no-install', '--no-git'], {
       cwd: home,
@@ -161,7 +162,10 @@ describe('reyna dev with a Worker that throws as it first starts', () => {
     child.stderr?.on('data', (chunk) => (stderr += chunk));
     try {
       const { url } = await ready;
-      expect(stderr).toMatch(/Worker: failed to start: .*broken from the start/);
+      // Written before the ready document, but on another pipe: it may come after it.
+      await until('the start error', async () =>
+        /Worker: failed to start: .*broken from the start/.test(stderr) ? true : undefined,
+      );
       const api = await fetch(new URL('/api/hello', url));
       expect(api.status).toBe(500);
       expect(await api.text()).toContain('broken from the start');
@@ -172,6 +176,7 @@ describe('reyna dev with a Worker that throws as it first starts', () => {
       );
     } finally {
       await stop(child);
+      rmSync(home, { recursive: true, force: true });
     }
   }, 30_000);
 });
@@ -197,8 +202,9 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
     expect(ready.readyMs).toBeGreaterThan(0);
   }, 30_000);
 
-  afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+  afterAll(async () => {
+    if (child) await stop(child);
+    rmSync(home, { recursive: true, force: true });
   });
 
   const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
