@@ -15,6 +15,6 @@ for (const file of readdirSync(dir)
   if (r.status !== 0) failed.push(file);
 }
 if (failed.length) {
-  console.error(`\nbenchmarks that did not run to the end: ${failed.join(', ')}`);
+  console.error(`\nbenchmarks that missed a target or did not run to the end: ${failed.join(', ')}`);
   process.exitCode = 1;
 }

@@ -62,6 +62,16 @@ if (version) {
 } else if (help !== undefined) {
   process.stdout.write(help.replace('%REYNA_USER_AGENT%', userAgent()));
 } else {
+  // The last resort: a promise rejected with no handler is a bug, and says so (exit 70) instead of Node's dump.
+  process.on('unhandledRejection', async (reason) => {
+    try {
+      const { createColors, shouldColor } = await import('../dist/colors.js');
+      const { describeBug, formatError } = await import('../dist/errors.js');
+      process.stderr.write(formatError(describeBug(reason), createColors(shouldColor(process.stderr, env))));
+    } finally {
+      process.exit(70);
+    }
+  });
   const { execute, settings } = await import('@oclif/core');
   // Always the compiled commands, even under NODE_ENV=test or development.
   settings.enableAutoTranspile = false;

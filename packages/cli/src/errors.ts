@@ -63,6 +63,14 @@ export function describeError(error: unknown, options: DescribeOptions = {}): De
       error: { code: 'E_USAGE', message, hint: `Run \`${command} --help\`.` },
     };
   }
+  return describeBug(error);
+}
+
+/**
+ * A bug: exit 70 with the whole error for the report. Also what a promise rejected with no handler is, whatever
+ * it was rejected with: nothing in reyna was there to turn it into a message for the user.
+ */
+export function describeBug(error: unknown): DescribedError {
   const message = error instanceof Error ? error.message : String(error);
   return {
     exitCode: ExitCode.internal,

@@ -1,21 +1,30 @@
 import type { ListrTask } from 'listr2';
 
-type State = 'start' | 'done' | 'skip';
+type State = 'start' | 'done' | 'skip' | 'failed';
 
 interface Deferred {
   promise: Promise<string | undefined>;
   resolve: (detail: string | undefined) => void;
   reject: (error: unknown) => void;
   skipped: boolean;
+  settled: boolean;
 }
 
 /**
  * Turns a core function's `onStep(step, state, detail)` reports into listr2 tasks that finish as the steps do,
- * so core stays free of any terminal library and the command still shows live progress.
+ * so core stays free of any terminal library and the command still shows live progress. Each step's outcome is
+ * held from the start, so a report that comes before listr2 runs the task (a step that fails at once) is kept,
+ * not lost: a task waiting on a promise nobody settles would leave Node to exit 13 with nothing printed.
  */
 export function stepTasks<S extends string>(
   steps: { id: S; title: string }[],
-): { onStep: (step: S, state: State, detail?: string) => void; fail: (error: unknown) => void; tasks: ListrTask[] } {
+): {
+  onStep: (step: S, state: State, detail?: string) => void;
+  /** The work ended: a step it never reported (it did not apply) shows as skipped instead of waiting forever. */
+  finish: () => void;
+  fail: (error: unknown) => void;
+  tasks: ListrTask[];
+} {
   const deferred = new Map<S, Deferred>();
   for (const { id } of steps) {
     let resolve!: Deferred['resolve'];
@@ -26,14 +35,23 @@ export function stepTasks<S extends string>(
     });
     // A step that never runs because an earlier one failed must not count as an unhandled rejection.
     promise.catch(() => {});
-    deferred.set(id, { promise, resolve, reject, skipped: false });
+    deferred.set(id, { promise, resolve, reject, skipped: false, settled: false });
   }
   return {
     onStep(step, state, detail) {
       const d = deferred.get(step);
-      if (!d) return;
+      if (!d || state === 'start') return;
+      d.settled = true;
       if (state === 'skip') d.skipped = true;
-      if (state !== 'start') d.resolve(detail);
+      if (state === 'failed') d.reject(new Error(detail ?? 'failed'));
+      else d.resolve(detail);
+    },
+    finish() {
+      for (const d of deferred.values()) {
+        if (d.settled) continue;
+        d.skipped = true;
+        d.resolve(undefined);
+      }
     },
     fail(error) {
       for (const d of deferred.values()) d.reject(error);

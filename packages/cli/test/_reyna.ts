@@ -52,6 +52,13 @@ export function reyna(
   });
 }
 
+/** A `build.command` script (CommonJS) that writes the smallest whole build: a page and a Worker. */
+export const MINIMAL_BUILD = `const fs = require('node:fs');
+fs.mkdirSync('dist/client', { recursive: true }); fs.mkdirSync('dist/worker', { recursive: true });
+fs.writeFileSync('dist/client/index.html', '<!doctype html><title>x</title>');
+fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new Response("ok"); } };');
+`;
+
 export function tempDir(prefix = 'reyna-e2e-', parent = tmpdir()): string {
   mkdirSync(parent, { recursive: true });
   return mkdtempSync(join(parent, prefix));

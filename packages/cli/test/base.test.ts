@@ -230,6 +230,20 @@ describe('usage errors', () => {
   });
 });
 
+describe('bugs', () => {
+  it('a promise rejected with no handler is rendered as a bug and exits 70', async () => {
+    // Rejects inside the real binary once it is running (or after 2 s regardless).
+    const inject = `data:text/javascript,const t0 = Date.now(); const poll = setInterval(() => {
+      if (process.listenerCount('unhandledRejection') === 0 && Date.now() - t0 < 2000) return;
+      clearInterval(poll); Promise.reject(new Error('nobody handled this'));
+    }, 1);`;
+    const r = await reyna(['doctor'], { node: ['--import', inject] });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toContain('Error: nobody handled this');
+    expect(r.stderr).toContain('This is a bug in reyna; please report it at');
+  });
+});
+
 describe('shell completion', () => {
   it('`autocomplete --help` works and `autocomplete bash` prints the setup', async () => {
     const help = await reyna(['autocomplete', '--help']);

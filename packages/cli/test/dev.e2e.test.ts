@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, need } from './_services.js';
@@ -26,6 +27,16 @@ function descendants(pid: number): number[] {
   return all;
 }
 
+/** The workerd processes among pids: one per running Worker runtime. */
+const workerdsIn = (pids: number[]) =>
+  pids.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('workerd');
+    } catch {
+      return false;
+    }
+  });
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -50,6 +61,126 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
+interface Ready {
+  url: string;
+  networkUrls: string[];
+  appId: string;
+  readyMs: number;
+}
+
+/** `reyna dev --port 0 --json …` in app, and its ready document. */
+function spawnDev(app: string, home: string, args: string[] = []): { child: ChildProcess; ready: Promise<Ready> } {
+  const child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--json', ...args], {
+    cwd: app,
+    env: cleanEnv(home),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout?.on('data', (chunk) => (stdout += chunk));
+  const ready = until(
+    'the ready document',
+    async () => (stdout.includes('\n') ? (JSON.parse(stdout) as Ready) : undefined),
+    20_000,
+  );
+  return { child, ready };
+}
+
+/** Ctrl-C, and its end. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGINT');
+  await exited;
+}
+
+/** Whether a TCP socket listens on port at the IPv6 any-address (which takes IPv4 too), from /proc/net/tcp6. */
+function listensEverywhere(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/net/tcp6', 'utf8')
+    .split('\n')
+    .some((line) => line.trim().split(/\s+/)[1] === `00000000000000000000000000000000:${hex}` && / 0A /.test(line));
+}
+
+describe('reyna dev --host', () => {
+  const home = tempDir('dev-host-', join(repoRoot, '.tmp'));
+  const app = join(home, 'host-app');
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+  beforeAll(async () => {
+    const init = await reyna(['init', 'host-app', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
+    expect(init.code, init.stderr).toBe(0);
+  });
+
+  it('bare, listens on every interface (IPv4 and IPv6) and lists the network URLs', async () => {
+    const { child, ready } = spawnDev(app, home, ['--host']);
+    try {
+      const { url, networkUrls } = await ready;
+      const port = Number(new URL(url).port);
+      expect(url).toBe(`http://localhost:${port}/`);
+      expect(listensEverywhere(port)).toBe(true);
+      expect(Array.isArray(networkUrls)).toBe(true);
+      for (const loop of ['127.0.0.1', '[::1]']) {
+        expect((await fetch(`http://${loop}:${port}/`)).status).toBe(200);
+        expect((await fetch(`http://${loop}:${port}/api/hello`)).status).toBe(200);
+      }
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
+
+  it('with a value, listens there only', async () => {
+    const { child, ready } = spawnDev(app, home, ['--host', '::1']);
+    try {
+      const { url, networkUrls } = await ready;
+      const port = Number(new URL(url).port);
+      expect(url).toBe(`http://[::1]:${port}/`);
+      expect(networkUrls).toEqual([]);
+      expect((await fetch(`http://[::1]:${port}/api/hello`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+    } finally {
+      await stop(child);
+    }
+  }, 30_000);
+});
+
+describe('reyna dev with a Worker that throws as it first starts', () => {
+  it('starts anyway, answers /api with the reason, and serves the Worker once it is fixed', async () => {
+    const home = tempDir('dev-broken-', join(repoRoot, '.tmp'));
+    const init = await reyna(['init', 'broken', '--template', 'vanilla', '--no-install', '--no-git'], {
+      cwd: home,
+      home,
+    });
+    expect(init.code, init.stderr).toBe(0);
+    const app = join(home, 'broken');
+    const worker = join(app, 'worker/index.ts');
+    const source = readFileSync(worker, 'utf8');
+    writeFileSync(worker, `throw new Error('broken from the start');\n${source}`);
+    const { child, ready } = spawnDev(app, home);
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += chunk));
+    try {
+      const { url } = await ready;
+      // Written before the ready document, but on another pipe: it may come after it.
+      await until('the start error', async () =>
+        /Worker: failed to start: .*broken from the start/.test(stderr) ? true : undefined,
+      );
+      const api = await fetch(new URL('/api/hello', url));
+      expect(api.status).toBe(500);
+      expect(await api.text()).toContain('broken from the start');
+      expect((await fetch(url)).status).toBe(200);
+      writeFileSync(worker, source);
+      await until('the fixed Worker', async () =>
+        (await fetch(new URL('/api/hello', url))).status === 200 ? true : undefined,
+      );
+    } finally {
+      await stop(child);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
+
 describe.runIf(browserOk)('reyna dev on the react template', () => {
   const home = tempDir('dev-', join(repoRoot, '.tmp'));
   const app = join(home, 'dev-app');
@@ -63,26 +194,36 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       home,
     });
     expect(init.code, init.stderr).toBe(0);
-    child = spawn(process.execPath, [bin, 'dev', '--port', '0', '--json'], {
-      cwd: app,
-      env: cleanEnv(home),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const dev = spawnDev(app, home);
+    child = dev.child;
     child.stderr?.on('data', (chunk) => (stderr += chunk));
-    let stdout = '';
-    child.stdout?.on('data', (chunk) => (stdout += chunk));
-    const ready = await until(
-      'the ready document',
-      async () => (stdout.includes('\n') ? JSON.parse(stdout) : undefined),
-      20_000,
-    );
+    const ready = await dev.ready;
     url = ready.url;
     expect(ready.readyMs).toBeGreaterThan(0);
   }, 30_000);
 
-  afterAll(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+  afterAll(async () => {
+    if (child) await stop(child);
+    rmSync(home, { recursive: true, force: true });
   });
+
+  const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
+  /** Headless Chromium on the dev page. */
+  async function inBrowser(use: (page: Page) => Promise<void>): Promise<void> {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url);
+      await use(page);
+    } finally {
+      await browser.close();
+    }
+  }
+  const overlayGone = (page: Page) =>
+    until('the overlay to go', async () =>
+      (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
+    );
 
   it('serves the page with APP_ID injected and the Worker on /api', async () => {
     const page = await (await fetch(url)).text();
@@ -95,11 +236,7 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
   });
 
   it('hot-reloads a component without losing page state, swaps the Worker, and survives a syntax error', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    try {
-      const page = await browser.newPage();
-      await page.goto(url);
+    await inBrowser(async (page) => {
       expect(await page.evaluate(() => (window as { ENV?: { APP_ID: string } }).ENV?.APP_ID)).toBe('dev-dev-app');
       await page.getByRole('button', { name: 'Call /api/hello' }).click();
       await page.getByText('"appId": "dev-dev-app"').waitFor();
@@ -117,7 +254,6 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       const worker = join(app, 'worker/index.ts');
       const source = readFileSync(worker, 'utf8');
       // Requests keep flowing while the Worker is swapped: every one must be answered.
-      const hello = async () => (await (await fetch(new URL('/api/hello', url))).json()) as { message: string };
       let flowing = true;
       const statuses: number[] = [];
       const traffic = (async () => {
@@ -143,12 +279,34 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
 
       writeFileSync(worker, source.replace('Hello from the Worker', 'Fixed'));
       await until('the fixed Worker', async () => ((await hello()).message === 'Fixed' ? true : undefined));
-      await until('the overlay to go', async () =>
-        (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
+      await overlayGone(page);
+    });
+  }, 60_000);
+
+  it('survives a Worker that throws as it starts: the error shows, the last good one serves, a good save recovers', async () => {
+    await inBrowser(async (page) => {
+      const worker = join(app, 'worker/index.ts');
+      const source = readFileSync(worker, 'utf8');
+      const good = (await hello()).message;
+      const errors = stderr.length;
+      writeFileSync(worker, `throw new Error('boom at startup');\n${source}`);
+      await until('the start error', async () =>
+        /Worker: failed to start: .*boom at startup/.test(stderr.slice(errors)) ? true : undefined,
       );
-    } finally {
-      await browser.close();
-    }
+      await page.locator('vite-error-overlay').waitFor({ state: 'attached', timeout: 5_000 });
+      // The overlay's text is in its shadow root, which getByText reaches.
+      await page.getByText(/failed to start: .*boom at startup/).waitFor({ timeout: 5_000 });
+      expect(child.exitCode).toBeNull();
+      // The last good Worker answers, and a second bad save changes nothing.
+      expect((await hello()).message).toBe(good);
+      writeFileSync(worker, `throw new Error('boom again');\n${source}`);
+      await until('the second start error', async () => (/boom again/.test(stderr.slice(errors)) ? true : undefined));
+      expect((await hello()).message).toBe(good);
+
+      writeFileSync(worker, source.replace(/Hello from the Worker|Fixed/, 'Recovered'));
+      await until('the recovered Worker', async () => ((await hello()).message === 'Recovered' ? true : undefined));
+      await overlayGone(page);
+    });
   }, 60_000);
 
   it('restarts itself when reyna.json changes', async () => {
@@ -163,6 +321,65 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
     const api = await (await fetch(new URL('/api/hello', url))).json();
     expect(api.appId).toBe('app_linked');
   }, 20_000);
+
+  it('a reyna.json saved during a restart is not lost', async () => {
+    const config = join(app, 'reyna.json');
+    const base = JSON.parse(readFileSync(config, 'utf8'));
+    // The second save lands while the first restart is still opening Vite and workerd.
+    writeFileSync(config, JSON.stringify({ ...base, appId: 'app_first' }, null, 2));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    writeFileSync(config, JSON.stringify({ ...base, appId: 'app_second' }, null, 2));
+    // Two restarts back to back: slow on a loaded machine.
+    await until(
+      'the second APP_ID',
+      async () => ((await (await fetch(url)).text()).includes('"APP_ID":"app_second"') ? true : undefined),
+      20_000,
+    );
+    expect(((await (await fetch(new URL('/api/hello', url))).json()) as { appId: string }).appId).toBe('app_second');
+    // One workerd serves: the process tree holds no second one.
+    expect(workerdsIn(descendants(child.pid as number))).toHaveLength(1);
+  }, 30_000);
+
+  it('an invalid reyna.json stops the restart with its error, and fixing it starts dev again', async () => {
+    const config = join(app, 'reyna.json');
+    const base = readFileSync(config, 'utf8');
+    const seen = stderr.length;
+    writeFileSync(config, '{"name": 5}\n');
+    await until('the restart error', async () =>
+      /Restart failed: .*reyna\.json is invalid/.test(stderr.slice(seen)) ? true : undefined,
+    );
+    expect((await fetch(url)).status).toBe(503);
+    writeFileSync(config, JSON.stringify({ ...JSON.parse(base), appId: 'app_fixed' }, null, 2));
+    await until('dev again', async () =>
+      (await (await fetch(url)).text()).includes('"APP_ID":"app_fixed"') ? true : undefined,
+    );
+  }, 30_000);
+
+  it('on a terminal, `r` pressed during a restart restarts once more and leaves no second server behind', async () => {
+    // `script` gives reyna dev a terminal, so its shortcuts are live.
+    const tty = spawn('script', ['-qfec', `${process.execPath} ${bin} dev --port 0`, '/dev/null'], {
+      cwd: app,
+      env: { ...cleanEnv(home), TERM: 'dumb' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    tty.stdout?.on('data', (chunk) => (out += chunk));
+    try {
+      await until('dev on a terminal', async () => (out.includes('press h for shortcuts') ? true : undefined), 20_000);
+      const restarted = () => (out.match(/Restarted in/g) ?? []).length;
+      tty.stdin?.write('r');
+      await until('the first restart to begin', async () => (out.includes('Restarting') ? true : undefined));
+      tty.stdin?.write('r');
+      await until('both restarts', async () => (restarted() >= 2 ? true : undefined), 20_000);
+      const dev = descendants(tty.pid as number);
+      expect(workerdsIn(dev)).toHaveLength(1);
+      tty.stdin?.write('q');
+      await until('dev to quit', async () => (tty.exitCode !== null ? true : undefined));
+      await until('its children to exit', async () => (dev.every((p) => !alive(p)) ? true : undefined), 5_000);
+    } finally {
+      if (tty.exitCode === null) tty.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('leaves no process behind on Ctrl-C', async () => {
     const pid = child.pid as number;

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import type { execa as Execa } from 'execa';
 import { ReynaError } from './errors.js';
@@ -10,6 +11,8 @@ export interface RunOptions {
   timeout?: number;
   /** Where the child's output streams live; captured when absent. */
   output?: Writable;
+  /** Each line of the child's output (stdout and stderr, each whole), as it comes; the output is captured too. */
+  onLine?: (line: string) => void;
   input?: Buffer | string;
 }
 
@@ -76,8 +79,18 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     child.stdout?.pipe(options.output, { end: false });
     child.stderr?.pipe(options.output, { end: false });
   }
+  const reading: Promise<void>[] = [];
+  if (options.onLine) {
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', options.onLine);
+      // A stream closes after its end, where readline gives the last line; a destroyed one closes too.
+      reading.push(new Promise((done) => stream.once('close', done)));
+    }
+  }
   try {
     const result = await child;
+    await Promise.all(reading);
     if (result.failed && result.exitCode === undefined && !aborted && !timedOut) {
       const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
       if (code === 'ENOENT') {

@@ -12,7 +12,6 @@ import {
 } from '@reyna/core/build';
 import type { DockerStep } from '@reyna/core/build/docker';
 import { ReynaError } from '@reyna/core/errors';
-import type { ListrTask } from 'listr2';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { stepTasks } from '../progress.js';
@@ -99,7 +98,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       onStep: steps.onStep,
       onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
     return this.summarise(await running);
   }
@@ -122,7 +121,7 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       // Off a terminal the log streams as it comes; on one the progress display owns the screen.
       onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
     return this.summarise(await running);
   }
@@ -158,16 +157,8 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
     const ctx = this.context();
     const apps = await findApps(ctx.cwd);
     const name = (dir: string) => relative(ctx.cwd, dir) || '.';
-    const waiting = new Map<string, { resolve: (detail?: string) => void; reject: (error: Error) => void }>();
-    const tasks: ListrTask[] = apps.map((dir) => ({
-      title: name(dir),
-      task: async (_ctx, task) => {
-        const detail = await new Promise<string | undefined>((resolve, reject) =>
-          waiting.set(dir, { resolve, reject }),
-        );
-        if (detail) task.title = `${name(dir)}: ${detail}`;
-      },
-    }));
+    // One line per app; the tasks' outcomes exist before any build starts (see stepTasks).
+    const progress = stepTasks(apps.map((dir) => ({ id: dir, title: name(dir) })));
     const running = buildAll(ctx, {
       apps,
       concurrency: this.flags.concurrency,
@@ -175,17 +166,14 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       install: this.flags.install,
       plan: this.flags.plan,
       docker: this.dockerOptions,
-      onApp: ({ dir, state, detail }) => {
-        const wait = waiting.get(dir);
-        if (state === 'done') wait?.resolve(detail);
-        if (state === 'failed') wait?.reject(new Error(detail));
-      },
+      onApp: ({ dir, state, detail }) => progress.onStep(dir, state, detail),
     });
+    running.then(progress.finish, progress.fail);
     if (apps.length > 0) {
       const { Listr } = await import('listr2');
       const live = process.stdout.isTTY === true && !this.json;
-      // One line per app; a failed app does not stop the others.
-      await new Listr(tasks, {
+      // A failed app does not stop the others.
+      await new Listr(progress.tasks, {
         concurrent: true,
         exitOnError: false,
         renderer: this.json ? 'silent' : live ? 'default' : 'simple',

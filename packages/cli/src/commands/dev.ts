@@ -14,7 +14,12 @@ bindings as production (APP_ID, ASSETS), everything else to Vite with HMR. windo
 deploy does. Worker edits are rebuilt and swapped in; editing reyna.json restarts the server. On a terminal: \
 r restart, o open, q quit, h help.`;
 
-  static override examples = ['<%= config.bin %> dev', '<%= config.bin %> dev --port 3000 --open'];
+  static override examples = [
+    '<%= config.bin %> dev',
+    '<%= config.bin %> dev --port 3000 --open',
+    '<%= config.bin %> dev --host',
+    '<%= config.bin %> dev --host 192.168.1.20',
+  ];
 
   static override flags = {
     port: flag(
@@ -23,7 +28,10 @@ r restart, o open, q quit, h help.`;
     ),
     host: flag(
       'host',
-      Flags.string({ description: 'Address to listen on; 0.0.0.0 for your network.', default: '127.0.0.1' }),
+      Flags.string({
+        description:
+          'Address to listen on (default 127.0.0.1); bare --host listens on every interface, for your network.',
+      }),
     ),
     open: flag('open', Flags.boolean({ description: 'Open the browser once ready.' })),
     'app-id': flag(
@@ -32,18 +40,27 @@ r restart, o open, q quit, h help.`;
     ),
   };
 
+  // Like Vite's, --host may come without a value; oclif's string flags always take one, so a bare one gets ''.
+  override async init(): Promise<void> {
+    this.argv = this.argv.map((arg, i, all) =>
+      arg === '--host' && (i === all.length - 1 || all[i + 1]?.startsWith('-')) ? '--host=' : arg,
+    );
+    await super.init();
+  }
+
   async run() {
     const ctx = this.context();
     const dev = await startDev(ctx, {
       port: this.flags.port ?? 5173,
       fallbackPort: this.flags.port === undefined,
-      host: this.flags.host,
+      host: this.flags.host === '' ? true : this.flags.host,
       appId: this.flags['app-id'],
     });
     const c = this.colors;
-    const result = { url: dev.url, appId: dev.appId, readyMs: dev.readyMs };
+    const result = { url: dev.url, networkUrls: dev.networkUrls, appId: dev.appId, readyMs: dev.readyMs };
     this.render(result, () => {
       this.log(`${c.green('➜')} ${c.bold(dev.url)}  ${c.dim(`APP_ID ${dev.appId}`)}`);
+      for (const url of dev.networkUrls) this.log(`${c.green('➜')} ${url}  ${c.dim('network')}`);
       this.log(c.dim(`ready in ${dev.readyMs} ms`));
       if (process.stdin.isTTY) this.log(c.dim('  press h for shortcuts'));
     });

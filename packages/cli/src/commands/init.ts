@@ -101,7 +101,7 @@ moved into place at the end: an interrupted init leaves nothing behind.`;
         if (step === 'template' && state === 'done') show();
       },
     });
-    running.catch(steps.fail);
+    running.then(steps.finish, steps.fail);
     // Progress and the work run side by side; the work's own error is the one reported.
     await running.catch(() => {});
     await Promise.allSettled([shown]);

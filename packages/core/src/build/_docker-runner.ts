@@ -12,7 +12,8 @@ const print = (message: string) => process.stdout.write(`${message}\n`);
 try {
   const result = await buildApp(
     { cwd: dir, env: process.env, logger: { info: print, warn: print, debug() {} } },
-    { install: false, typecheck: options.typecheck, plan: options.plan, onLog: print },
+    // No network in here: the host sends the build record.
+    { install: false, typecheck: options.typecheck, plan: options.plan, onLog: print, record: false },
   );
   await writeFile(resultFile, JSON.stringify({ ok: true, id: result.id }));
 } catch (error) {

@@ -8,9 +8,11 @@ import { type RunResult, run } from '../_exec.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
+import { BuildLog } from './_log.js';
 import { loadEsbuild } from './_tools.js';
 import { BUILD_REPORT, type BuildReport, type BuildResult, coreVersion, swapInto } from './index.js';
 import type { Plan } from './limits.js';
+import { recordOutcome } from './record.js';
 
 export type DockerStep = 'engine' | 'image' | 'build' | 'copy';
 
@@ -110,27 +112,18 @@ export async function buildInDocker(ctx: Context, options: DockerBuildOptions = 
   // copy of the app.
   const work = join(dir, '.reyna', `docker-${id}`);
   const contextDir = join(tmpdir(), `reyna-docker-${id}`);
-  const logFile = join(dir, '.reyna', 'builds', `${id}.log`);
   await mkdir(join(dir, '.reyna', 'builds'), { recursive: true });
-  const logLines: string[] = [];
-  const log = (text: string) => {
-    for (const line of text.replace(/\r/g, '').split('\n')) {
-      if (!line) continue;
-      logLines.push(line);
-      options.onLog?.(line);
-    }
-  };
+  const log = new BuildLog(join(dir, '.reyna', 'builds', `${id}.log`), options.onLog);
+  const logFile = log.file;
+  log.write(`reyna build --docker ${config.name} (${id})`);
   const step = async <T>(name: DockerStep, work: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
     options.onStep?.(name, 'start');
     const value = await work();
     options.onStep?.(name, 'done', detail?.(value));
     return value;
   };
-  const sh = async (args: string[], timeout = 30 * 60_000): Promise<RunResult> => {
-    const result = await run(docker, args, { cwd: dir, signal: ctx.signal, timeout, env: ctx.env });
-    log(result.stdout + result.stderr);
-    return result;
-  };
+  const sh = (args: string[], timeout = 30 * 60_000): Promise<RunResult> =>
+    run(docker, args, { cwd: dir, signal: ctx.signal, timeout, env: ctx.env, onLine: log.write });
   let container: string | undefined;
   try {
     await step(
@@ -140,6 +133,11 @@ export async function buildInDocker(ctx: Context, options: DockerBuildOptions = 
           cwd: dir,
           timeout: 20_000,
           env: ctx.env,
+        }).catch((error) => {
+          if (error instanceof ReynaError && error.code === 'E_COMMAND_NOT_FOUND') {
+            throw dockerMissing(`the \`${docker}\` command is not installed or not on PATH`);
+          }
+          throw error;
         });
         if (result.exitCode !== 0) {
           const why = (result.stderr || result.stdout).trim().split('\n').at(-1) || `\`${docker}\` was not found`;
@@ -258,10 +256,16 @@ export async function buildInDocker(ctx: Context, options: DockerBuildOptions = 
       return built;
     });
     report.durationMs = Math.round(performance.now() - started);
-    return { id: result.id, dir, name: config.name, outDir, report, logFile };
+    log.write(`built in ${report.durationMs} ms`);
+    // The container has no network: the record goes from here.
+    const record = await recordOutcome(ctx, config, log, { report });
+    return { id: result.id, dir, name: config.name, outDir, report, logFile, ...(record ? { record } : {}) };
+  } catch (error) {
+    await recordOutcome(ctx, config, log, { error, durationMs: performance.now() - started });
+    throw error;
   } finally {
     if (container) await run(docker, ['rm', '--force', container], { cwd: dir }).catch(() => {});
-    await writeFile(logFile, `${logLines.join('\n')}\n`).catch(() => {});
+    await log.close();
     await rm(work, { recursive: true, force: true });
     await rm(contextDir, { recursive: true, force: true });
   }

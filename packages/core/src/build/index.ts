@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -13,11 +12,12 @@ import type { Context } from '../context.js';
 import { workerBuildOptions } from '../dev/_worker.js';
 import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import { BuildLog } from './_log.js';
 import { contentTypeOf } from './_mime.js';
 import { loadEsbuild, loadVite } from './_tools.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
 import { type BuildLimits, checkLimits, formatBytes, type Plan, resolveLimits, type SizedFile } from './limits.js';
-import { type RecordResult, recordBuild } from './record.js';
+import { type RecordResult, recordOutcome } from './record.js';
 
 export { contentTypeOf } from './_mime.js';
 export { type BuildLimits, checkLimits, formatBytes, PLAN_LIMITS, type Plan, resolveLimits } from './limits.js';
@@ -38,6 +38,8 @@ export interface BuildOptions {
   onStep?: (step: BuildStep, state: StepState, detail?: string) => void;
   /** Every line of build output, as it comes (it also goes to the build's log file). */
   onLog?: (line: string) => void;
+  /** Send the build record to the linked studio server (default true; a Docker build's host sends it instead). */
+  record?: boolean;
 }
 
 export interface BuildFile {
@@ -134,30 +136,6 @@ export async function describeFiles(outDir: string): Promise<BuildFile[]> {
       };
     }),
   );
-}
-
-/** A line-oriented log that goes to the build's log file and, live, to the caller. */
-class BuildLog {
-  private readonly stream: WriteStream;
-  readonly lines: string[] = [];
-  constructor(
-    readonly file: string,
-    private readonly onLog?: (line: string) => void,
-  ) {
-    this.stream = createWriteStream(file, { flags: 'a' });
-  }
-  write(text: string): void {
-    for (const line of text.replace(/\r/g, '').split('\n')) {
-      if (line === '') continue;
-      this.lines.push(line);
-      if (this.lines.length > 200) this.lines.shift();
-      this.stream.write(`${line}\n`);
-      this.onLog?.(line);
-    }
-  }
-  close(): Promise<void> {
-    return new Promise((done) => this.stream.end(done));
-  }
 }
 
 function placeOf(file: string | undefined, line: number | undefined, column: number | undefined): string {
@@ -341,6 +319,8 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
   const limits = resolveLimits(plan, config.build?.limits);
   const stage = join(dir, '.reyna', `build-${id}`);
   log.write(`reyna build ${config.name} (${id})`);
+  // Inside a Docker build there is no network: the host records it.
+  const recording = options.record === false ? { ...config, appId: undefined } : config;
   try {
     const missing = await missingDependencies(dir);
     if (missing.length === 0) skip('install', 'up to date');
@@ -355,8 +335,8 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
           signal: ctx.signal,
           timeout: 10 * 60_000,
           env: { ...ctx.env, npm_config_yes: 'true' },
+          onLine: log.write,
         });
-        log.write(result.stdout + result.stderr);
         if (result.exitCode !== 0) {
           const tail = (result.stderr || result.stdout).trim().split('\n').slice(-8).join('\n');
           throw new ReynaError(
@@ -375,8 +355,12 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     if (config.build?.command) {
       const command = config.build.command;
       await step('client', async () => {
-        const result = await run('sh', ['-c', command], { cwd: dir, signal: ctx.signal, env: ctx.env });
-        log.write(result.stdout + result.stderr);
+        const result = await run('sh', ['-c', command], {
+          cwd: dir,
+          signal: ctx.signal,
+          env: ctx.env,
+          onLine: log.write,
+        });
         if (result.exitCode !== 0) {
           throw new ReynaError(
             'E_BUILD_COMMAND_FAILED',
@@ -398,6 +382,8 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
         );
       });
       worker = { rawBytes: code.length, gzipBytes: gzipSync(code).length, largestModules: [], esbuild: '' };
+      // Every step is reported, run or not: a progress display waits for each one.
+      skip('worker', 'custom build command');
       steps.worker = 0;
       await mkdir(stage, { recursive: true });
     } else {
@@ -462,32 +448,10 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
     await writeFile(join(root, BUILD_REPORT), `${JSON.stringify(report, null, 2)}\n`);
     if (root === stage) await swapInto(stage, outDir, join(dir, '.reyna', `old-${id}`));
     log.write(`built in ${report.durationMs} ms`);
-    const assetBytes = report.files.filter((f) => f.path.startsWith('client/')).reduce((n, f) => n + f.size, 0);
-    const record = await recordBuild(ctx, config, {
-      status: 'success',
-      durationMs: report.durationMs,
-      sizes: {
-        workerRaw: worker.rawBytes,
-        workerGzip: worker.gzipBytes,
-        assets: assetBytes,
-        files: report.files.length,
-      },
-      logs: log.lines.join('\n'),
-    });
-    if (!record.recorded && config.appId) ctx.logger.warn(`Build record not sent: ${record.reason}`);
-    return { id, dir, name: config.name, outDir, report, logFile: log.file, record };
+    const record = await recordOutcome(ctx, recording, log, { report });
+    return { id, dir, name: config.name, outDir, report, logFile: log.file, ...(record ? { record } : {}) };
   } catch (error) {
-    if (error instanceof ReynaError) log.write(`error ${error.code}: ${error.message}`);
-    else log.write(`error: ${(error as Error).stack ?? String(error)}`);
-    if (config.appId) {
-      const record = await recordBuild(ctx, config, {
-        status: 'failure',
-        durationMs: performance.now() - started,
-        sizes: {},
-        logs: log.lines.join('\n'),
-      }).catch((e: Error) => ({ recorded: false as const, reason: e.message }));
-      if (!record.recorded) ctx.logger.warn(`Build record not sent: ${record.reason}`);
-    }
+    await recordOutcome(ctx, recording, log, { error, durationMs: performance.now() - started });
     throw error;
   } finally {
     await rm(stage, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 import type { Context } from '../context.js';
 import { API_PREFIX, Build } from '../protocol/api.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import type { BuildLog } from './_log.js';
+import type { BuildReport } from './index.js';
 
 export interface BuildOutcome {
   status: 'success' | 'failure';
@@ -44,4 +46,41 @@ export async function recordBuild(
     { what: 'build', ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) },
   );
   return sent.recorded ? { recorded: true, buildId: sent.record.id } : sent;
+}
+
+/** The sizes a build record carries, from the build's report. */
+export function reportSizes(report: BuildReport): Record<string, number> {
+  const assets = report.files.filter((f) => f.path.startsWith('client/')).reduce((n, f) => n + f.size, 0);
+  return {
+    workerRaw: report.worker.rawBytes,
+    workerGzip: report.worker.gzipBytes,
+    assets,
+    files: report.files.length,
+  };
+}
+
+/**
+ * Sends the record of a build that ended (see recordBuild), from wherever the build ran: a local build, or the
+ * host of a Docker build (the container has no network). A failure's error ends the log first. Only a linked app
+ * records; one that could not is warned.
+ */
+export async function recordOutcome(
+  ctx: Context,
+  config: ReynaConfig,
+  log: BuildLog,
+  ended: { report: BuildReport } | { error: unknown; durationMs: number },
+): Promise<RecordResult | undefined> {
+  if ('error' in ended) log.failed(ended.error);
+  if (!config.appId) return undefined;
+  const logs = log.lines.join('\n');
+  const outcome: BuildOutcome =
+    'report' in ended
+      ? { status: 'success', durationMs: ended.report.durationMs, sizes: reportSizes(ended.report), logs }
+      : { status: 'failure', durationMs: ended.durationMs, sizes: {}, logs };
+  const record = await recordBuild(ctx, config, outcome).catch((e: Error) => ({
+    recorded: false as const,
+    reason: e.message,
+  }));
+  if (!record.recorded) ctx.logger.warn(`Build record not sent: ${record.reason}`);
+  return record;
 }

@@ -1,5 +1,8 @@
+import { unwatchFile, watchFile } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BuildContext, Message } from 'esbuild';
@@ -10,6 +13,7 @@ import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { injectHtml } from '../inject/index.js';
 import { forward } from './_bridge.js';
+import { runtimeOutput } from './_runtime.js';
 import { workerBuildOptions } from './_worker.js';
 
 export interface DevOptions {
@@ -18,7 +22,8 @@ export interface DevOptions {
   port?: number;
   /** Try the next ports when `port` is taken (when the user did not ask for one). */
   fallbackPort?: boolean;
-  host?: string;
+  /** Address to listen on (default 127.0.0.1); `true`: every interface, IPv6 and IPv4, as Vite's bare `--host`. */
+  host?: string | true;
   /** APP_ID to inject: default the linked app's, else `dev-<name>`. */
   appId?: string;
   /** Milliseconds to wait for more Worker edits before rebuilding. */
@@ -32,6 +37,8 @@ export type DevEvent =
 
 export interface DevServer {
   url: string;
+  /** When listening on every interface: the URLs other machines reach it at. */
+  networkUrls: string[];
   appId: string;
   /** Milliseconds from the call to the first request it could answer. */
   readyMs: number;
@@ -46,6 +53,14 @@ const DEFAULT_COMPATIBILITY_DATE = '2026-04-01';
 export function isWorkerPath(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return path === '/api' || path.startsWith('/api/');
+}
+
+/** This machine's non-loopback addresses: IPv4, and IPv6 too when listening on both. */
+function networkAddresses(ipv6: boolean): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal && (i.family === 'IPv4' || (ipv6 && !i.address.startsWith('fe80'))))
+    .map((i) => (i as { address: string }).address);
 }
 
 function formatMessage(message: Message, dir: string): string {
@@ -77,7 +92,10 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   };
   const http: Server = createHttpServer();
   let session: Session | undefined;
+  // What the user sees, and where this process reaches its own server (an any-address is no place to connect to).
   let origin = '';
+  let loopback = '';
+  let networkUrls: string[] = [];
   // Requests wait while a new Worker is being swapped in, so none is dropped.
   let swapping: Promise<void> = Promise.resolve();
 
@@ -101,6 +119,8 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         plugins: [envPlugin],
       }),
     );
+    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
+    viteStarting.catch(() => {});
     const esbuild = await import('esbuild');
     const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
     let inputs = new Set<string>();
@@ -120,7 +140,8 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
 
     const first = await compile();
     const brokenWorker = (message: string) =>
-      `export default { fetch() { return new Response(${JSON.stringify(`The Worker does not compile:\n${message}\n`)}, { status: 500 }); } };`;
+      `export default { fetch() { return new Response(${JSON.stringify(`${message}\n`)}, { status: 500 }); } };`;
+    const output = runtimeOutput(ctx.logger);
     const miniflareOptions = (code: string) => ({
       modules: [{ type: 'ESModule' as const, path: join(dirname(entry), 'index.js'), contents: code }],
       compatibilityDate: config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
@@ -129,19 +150,51 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         // In dev the static files are Vite's: the Worker's ASSETS binding asks Vite, as production asks the CDN.
         ASSETS: async (request: { url: string; method: string; headers: Headers }) => {
           const url = new URL(request.url);
-          return fetch(new URL(url.pathname + url.search, origin), {
+          return fetch(new URL(url.pathname + url.search, loopback), {
             method: request.method,
             headers: { ...Object.fromEntries(request.headers), 'x-reyna-assets': '1' },
           }) as never;
         },
       },
+      handleRuntimeStdio: output.handleRuntimeStdio,
     });
+    const failedToStart = (message: string) => brokenWorker(`The Worker failed to start:\n${message}`);
     const { Miniflare } = await miniflareModule;
-    const mf = new Miniflare(miniflareOptions(typeof first === 'string' ? first : brokenWorker(first.error)));
+    const launch = async (code: string): Promise<{ mf?: Miniflare; message?: string }> => {
+      output.starting();
+      const started = new Miniflare(miniflareOptions(code));
+      try {
+        await started.ready;
+        output.started();
+        return { mf: started };
+      } catch (error) {
+        const message = await output.failed(error);
+        await started.dispose().catch(() => {});
+        return { message };
+      }
+    };
+    let launched = await launch(
+      typeof first === 'string' ? first : brokenWorker(`The Worker does not compile:\n${first.error}`),
+    );
+    // The last Worker that compiled and started: it serves again when a new one throws as it starts.
+    let good = launched.mf && typeof first === 'string' ? first : undefined;
+    let startError: string | undefined;
+    if (!launched.mf) {
+      // A Miniflare whose first start failed stays failed: a new one serves the reason until the next good save.
+      startError = launched.message ?? '';
+      launched = await launch(failedToStart(startError));
+    }
+    const { mf } = launched;
     const vite = await viteStarting.catch(async (error) => {
-      await Promise.allSettled([mf.dispose(), worker.dispose()]);
+      await Promise.allSettled([mf?.dispose(), worker.dispose()]);
       throw error;
     });
+    if (!mf) {
+      await Promise.allSettled([vite.close(), worker.dispose()]);
+      throw new ReynaError('E_WORKERD_FAILED', `workerd did not start: ${launched.message}`, {
+        hint: 'Run `reyna doctor`; if it shows nothing wrong, report this with the output above.',
+      });
+    }
 
     const reportError = (message: string) => {
       failed = true;
@@ -150,27 +203,49 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       vite.ws.send({ type: 'error', err: { message: `Worker: ${message}`, stack: '', plugin: 'reyna:worker' } });
     };
     if (typeof first !== 'string') reportError(first.error);
+    else if (startError !== undefined) reportError(`failed to start: ${startError}`);
+
+    /** Starts `code` in place of the running Worker; if it throws as it starts, the last good one serves again. */
+    const swapIn = async (code: string): Promise<string | undefined> => {
+      output.starting();
+      try {
+        await mf.setOptions(miniflareOptions(code));
+        output.started();
+        good = code;
+        return undefined;
+      } catch (error) {
+        const message = await output.failed(error);
+        output.starting();
+        await mf.setOptions(miniflareOptions(good ?? failedToStart(message)));
+        output.started();
+        return message;
+      }
+    };
 
     let timer: NodeJS.Timeout | undefined;
     const rebuild = () => {
-      swapping = swapping.then(async () => {
-        const t = performance.now();
-        const code = await compile();
-        if (typeof code !== 'string') return reportError(code.error);
-        await mf.setOptions(miniflareOptions(code));
-        const ms = Math.round(performance.now() - t);
-        if (failed) {
-          failed = false;
-          // The overlay belongs to the failed build: a reload clears it.
-          vite.ws.send({ type: 'full-reload' });
-        }
-        emit({ type: 'worker-reloaded', ms });
-      });
+      // Never left rejected: requests and later rebuilds wait on it.
+      swapping = swapping
+        .then(async () => {
+          const t = performance.now();
+          const code = await compile();
+          if (typeof code !== 'string') return reportError(code.error);
+          const startFailure = await swapIn(code);
+          if (startFailure !== undefined) return reportError(`failed to start: ${startFailure}`);
+          const ms = Math.round(performance.now() - t);
+          if (failed) {
+            failed = false;
+            // The overlay belongs to the failed build: a reload clears it.
+            vite.ws.send({ type: 'full-reload' });
+          }
+          emit({ type: 'worker-reloaded', ms });
+        })
+        .catch((error: Error) => reportError(`could not be reloaded: ${error.message}`));
     };
     vite.watcher.on('all', (_event, file) => {
       const full = resolve(file);
-      if (full === join(dir, 'reyna.json')) {
-        void restart().catch((error) => ctx.logger.warn(`Restart failed: ${(error as Error).message}`));
+      if (full === configFile) {
+        restartSoon();
         return;
       }
       const inWorkerDir = full.startsWith(dirname(entry) + sep);
@@ -178,7 +253,6 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       clearTimeout(timer);
       timer = setTimeout(rebuild, options.debounceMs ?? 20);
     });
-    await mf.ready;
     return {
       vite,
       mf,
@@ -212,13 +286,13 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   });
 
   async function listen(): Promise<void> {
-    const host = options.host ?? '127.0.0.1';
+    const host = options.host === true ? undefined : (options.host ?? '127.0.0.1');
     let port = options.port ?? 5173;
     for (let attempt = 0; ; attempt++) {
       try {
         await new Promise<void>((ok, fail) => {
           http.once('error', fail);
-          http.listen(port, host, () => {
+          http.listen(port, host as string, () => {
             http.off('error', fail);
             ok();
           });
@@ -231,7 +305,7 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
           continue;
         }
         if (code === 'EADDRINUSE') {
-          throw new ReynaError('E_PORT_IN_USE', `Port ${port} on ${host} is in use`, {
+          throw new ReynaError('E_PORT_IN_USE', `Port ${port} on ${host ?? 'every interface'} is in use`, {
             hint: 'Stop what uses it, or pass --port with another port.',
           });
         }
@@ -239,17 +313,55 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       }
     }
     const address = http.address() as AddressInfo;
-    const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
-    origin = `http://${shownHost}:${address.port}`;
+    const everywhere = address.address === '0.0.0.0' || address.address === '::';
+    const bracket = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+    origin = `http://${everywhere ? 'localhost' : bracket(host as string)}:${address.port}`;
+    loopback = `http://${everywhere ? (address.address === '::' ? '[::1]' : '127.0.0.1') : bracket(host as string)}:${address.port}`;
+    networkUrls = everywhere
+      ? networkAddresses(address.address === '::').map((ip) => `http://${bracket(ip)}:${address.port}/`)
+      : [];
   }
 
-  async function restart(): Promise<void> {
-    const t = performance.now();
-    const old = session;
-    session = undefined;
-    await old?.dispose();
-    session = await open();
-    emit({ type: 'restarted', ms: Math.round(performance.now() - t) });
+  // Restarts run one at a time (a key press during a reyna.json restart, an editor's unlink + add): two at once
+  // would each open a session, and the one overwritten would keep its Vite and workerd running past close().
+  let restarts: Promise<void> = Promise.resolve();
+  let queued: Promise<void> | undefined;
+  let closed = false;
+  const configFile = join(dir, 'reyna.json');
+  const configStamp = () =>
+    stat(configFile).then(
+      (s) => `${s.mtimeMs}:${s.size}`,
+      () => 'missing',
+    );
+  const restartSoon = () =>
+    void restart().catch((error) => ctx.logger.warn(`Restart failed: ${(error as Error).message}`));
+  function restart(): Promise<void> {
+    // Calls that come while one waits to start join it: it will read the newest files anyway.
+    queued ??= restarts.then(async () => {
+      queued = undefined;
+      if (closed) return;
+      const t = performance.now();
+      const old = session;
+      session = undefined;
+      await old?.dispose();
+      const read = await configStamp();
+      try {
+        session = await open();
+      } catch (error) {
+        // No session means no watcher: poll reyna.json so that fixing it starts dev again.
+        watchFile(configFile, { interval: 250 }, async () => {
+          if ((await configStamp()) === read) return;
+          unwatchFile(configFile);
+          restartSoon();
+        });
+        throw error;
+      }
+      emit({ type: 'restarted', ms: Math.round(performance.now() - t) });
+      // Saved while no watcher was open (the old one closed, the new one not yet started): not to be lost.
+      if ((await configStamp()) !== read) restartSoon();
+    });
+    restarts = queued.catch(() => {});
+    return queued;
   }
 
   try {
@@ -262,10 +374,14 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   }
   return {
     url: `${origin}/`,
+    networkUrls,
     appId: session.appId,
     readyMs: Math.round(performance.now() - started),
     restart,
     async close() {
+      closed = true;
+      unwatchFile(configFile);
+      await restarts;
       const current = session;
       session = undefined;
       await current?.dispose();
