@@ -267,11 +267,39 @@ describe.runIf(built)('reyna bucket (the real binary and server)', () => {
     expect(Buffer.from(doc.objects.find((o: { key: string }) => o.key === 'a.txt').data, 'base64').toString()).toBe(
       'alpha 2',
     );
-
-    const blob = dir({ 'x.bin': randomBytes(1000) });
-    const put = await ok(['blob', 'put', join(blob, 'x.bin')], home);
-    const sha = put.blobs[0].sha256 as string;
-    await ok(['blob', 'get', sha, '-o', join(blob, 'back.bin')], home);
-    expect(read(blob, 'back.bin')).toEqual(read(blob, 'x.bin'));
   }, 90_000);
+
+  it('blob put, ls (rows, --limit, --prefix, --json) and get', async () => {
+    const carol = (await ok(['server', 'token', 'create', '--user', 'carol'], home)).token as string;
+    const blob = dir({ 'x.bin': randomBytes(1000), 'y.txt': 'why\n', 'z.txt': 'zed\n' });
+    const files = ['x.bin', 'y.txt', 'z.txt'].map((f) => join(blob, f));
+    const put = await ok(['blob', 'put', ...files], home, carol);
+    const shas = (put.blobs as { sha256: string }[]).map((b) => b.sha256);
+    expect(shas).toEqual(files.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')));
+
+    const human = await reyna(['blob', 'ls'], { cwd: home, home, env: as(carol) });
+    expect(human.code).toBe(0);
+    const rows = human.stdout.trim().split('\n');
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual([...shas].sort());
+    expect(rows.find((r) => r.startsWith(shas[0] as string))).toMatch(/1000 B\s+\d{4}-\d\d-\d\dT/);
+    expect(human.stderr).toMatch(/3 blobs, 1008 B/);
+
+    const limited = await ok(['blob', 'ls', '--limit', '2'], home, carol);
+    expect(limited.blobs).toHaveLength(2);
+    expect(limited.more).toBe(true);
+    const limitedText = await reyna(['blob', 'ls', '--limit', '2'], { cwd: home, home, env: as(carol) });
+    expect(limitedText.stderr).toMatch(/--limit/);
+    const byPrefix = await ok(['blob', 'ls', '--prefix', (shas[1] as string).slice(0, 8)], home, carol);
+    expect(byPrefix.blobs.map((b: { sha256: string }) => b.sha256)).toEqual([shas[1]]);
+    expect(byPrefix.blobs[0]).toMatchObject({ size: 4 });
+    const bad = await run(['blob', 'ls', '--prefix', 'not-hex'], home, carol);
+    expect(bad.code).toBe(2);
+    expect(bad.json.error.code).toBe('E_INVALID_INPUT');
+    // Another user's list is theirs alone.
+    const bob = (await ok(['server', 'token', 'create', '--user', 'dave'], home)).token as string;
+    expect((await ok(['blob', 'ls'], home, bob)).blobs).toEqual([]);
+
+    await ok(['blob', 'get', shas[0] as string, '-o', join(blob, 'back.bin')], home, carol);
+    expect(read(blob, 'back.bin')).toEqual(read(blob, 'x.bin'));
+  }, 60_000);
 });

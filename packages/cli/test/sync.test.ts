@@ -1,4 +1,6 @@
 // The sync and bucket clients of @reyna/core against the studio server in the same process: fetch is app.request.
+
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,6 +8,7 @@ import {
   createBucket,
   getObject,
   linkBucket,
+  listBlobs,
   listObjects,
   putBlobs,
   putObject,
@@ -13,6 +16,7 @@ import {
   syncBucket,
   unlinkBucket,
 } from '@reyna/core/buckets';
+import { encodeBlobBatch } from '@reyna/core/protocol';
 import { cloneApp, createApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
 import { createServer, openBackends } from '@reyna/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,7 +223,54 @@ describe('push, clone, pull, status', () => {
   });
 });
 
+async function newUser(name: string): Promise<string> {
+  const made = await app.request('/v1/tokens', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user: name }),
+  });
+  return (await made.json()).token as string;
+}
+
 describe('blobs and buckets', () => {
+  it('lists your blobs across pages, up to a limit, by hash prefix', async () => {
+    const token = await newUser('lister');
+    const texts = Array.from({ length: 1005 }, (_, i) => `blob number ${i}`);
+    const body = encodeBlobBatch(
+      texts.map((t) => ({ sha256: createHash('sha256').update(t).digest('hex'), data: Buffer.from(t) })),
+    );
+    const up = await app.request('/v1/blobs/batch', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.reyna.blobs' },
+      body,
+    });
+    expect(up.status).toBe(200);
+    const as = (more: object) => opts(home, { token, ...more } as never);
+    requests.length = 0;
+    const all = await listBlobs(as({}));
+    expect(all.blobs).toHaveLength(1005);
+    expect(all.more).toBe(false);
+    expect(all.totalBytes).toBe(texts.reduce((n, t) => n + t.length, 0));
+    const hashes = all.blobs.map((b) => b.sha256);
+    expect(hashes).toEqual([...hashes].sort());
+    expect(new Set(hashes).size).toBe(1005);
+    expect(requests.filter((r) => r.path === '/v1/blobs')).toHaveLength(2);
+
+    const some = await listBlobs(as({ limit: 1002 }));
+    expect(some.blobs.map((b) => b.sha256)).toEqual(hashes.slice(0, 1002));
+    expect(some.more).toBe(true);
+    const exact = await listBlobs(as({ limit: 1005 }));
+    expect(exact).toMatchObject({ more: false });
+
+    const one = hashes[500] as string;
+    const found = await listBlobs(as({ prefix: one.slice(0, 10).toUpperCase() }));
+    expect(found.blobs.map((b) => b.sha256)).toContain(one);
+    expect(found.blobs.every((b) => b.sha256.startsWith(one.slice(0, 10)))).toBe(true);
+    const bad = await listBlobs(as({ prefix: 'xyz' })).catch((x) => x);
+    expect(bad).toMatchObject({ code: 'E_INVALID_INPUT' });
+    expect(bad.hint).toMatch(/hex/);
+  });
+
   it('puts blobs once, syncs a directory up and down with only changes, shares and links', async () => {
     const put = await putBlobs(opts(home, { files: [join(dir({ 'one.bin': binary }), 'one.bin')] } as never));
     expect(put.blobs[0]).toMatchObject({ size: binary.length });
@@ -255,12 +306,7 @@ describe('blobs and buckets', () => {
     expect(d2.plan).toMatchObject({ transfer: [], remove: ['extra.txt'], unchanged: 2 });
 
     // Share read-only with bob: he reads, he cannot write.
-    const made = await app.request('/v1/tokens', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'bob' }),
-    });
-    const bob = (await made.json()).token as string;
+    const bob = await newUser('bob');
     await shareBucket(opts(home, { name: 'media', user: 'bob', access: 'read' } as never));
     const asBob = (more: object) => opts(home, { token: bob, ...more } as never);
     const got = await getObject(asBob({ name: 'media', key: 'sub/b.bin' }));

@@ -9,6 +9,9 @@ import {
   API_PREFIX,
   type BatchOp,
   BatchResponse,
+  BLOB_LIST_LIMIT,
+  type BlobEntry,
+  BlobList,
   Bucket,
   BucketExport,
   BucketList,
@@ -96,6 +99,36 @@ export async function getBlob(
   const output = resolve(options.cwd, options.output);
   await writeFileAtomic(output, data);
   return { sha256: options.sha256, size: data.byteLength, output };
+}
+
+/** Your blobs in hash order (only those whose hash starts with `prefix`), fetched a page at a time up to `limit`. */
+export async function listBlobs(
+  options: BucketOptions & { prefix?: string; limit?: number },
+): Promise<{ server: string; blobs: BlobEntry[]; totalBytes: number; more: boolean }> {
+  const prefix = (options.prefix ?? '').toLowerCase();
+  if (!/^[0-9a-f]{0,64}$/.test(prefix))
+    throw new ReynaError('E_INVALID_INPUT', `--prefix "${options.prefix}" is not the start of a SHA-256 hash`, {
+      hint: 'Pass up to 64 hex digits, e.g. `reyna blob ls --prefix 9f86d0`.',
+      exitCode: 2,
+    });
+  const api = await openApi(options);
+  const blobs: BlobEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const left = options.limit === undefined ? BLOB_LIST_LIMIT.max : options.limit - blobs.length;
+    const query = new URLSearchParams({ limit: String(Math.min(left, BLOB_LIST_LIMIT.max)) });
+    if (prefix) query.set('prefix', prefix);
+    if (cursor) query.set('cursor', cursor);
+    const page: BlobList = await api.json({ method: 'GET', path: `${API_PREFIX}/blobs?${query}` }, BlobList);
+    blobs.push(...page.blobs);
+    cursor = page.cursor;
+  } while (cursor && (options.limit === undefined || blobs.length < options.limit));
+  return {
+    server: api.server,
+    blobs,
+    totalBytes: blobs.reduce((sum, x) => sum + x.size, 0),
+    more: cursor !== null,
+  };
 }
 
 // Buckets
