@@ -173,6 +173,44 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(read(b, 'page.txt').toString()).toBe('v2 from a');
   }, 60_000);
 
+  it('link: an empty directory becomes a copy; an app directory keeps its changes and pushes them on top', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'v1', 'extra.txt': 'e' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    const head = (await ok(['push'], a)).revision as string;
+
+    const empty = dir();
+    const human = await reyna(['link', appId], { cwd: empty, home, env: as(owner) });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Linked ./ to e2e-link (${appId}) at ${head}`);
+    expect(human.stdout).toContain('Wrote 3 files from the server.');
+    for (const p of ['reyna.json', 'page.txt', 'extra.txt']) expect(read(empty, p)).toEqual(read(a, p));
+    expect(await ok(['status'], empty)).toMatchObject({ clean: true, serverMoved: false, base: head });
+
+    const existing = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'mine', 'new.txt': 'n' });
+    const linked = await ok(['link', appId], existing);
+    expect(linked.plan).toMatchObject({ write: [{ path: 'extra.txt' }], linked: false });
+    const st = await reyna(['status'], { cwd: existing, home, env: as(owner) });
+    expect(st.stdout).toMatch(/added\s+new\.txt/);
+    expect(st.stdout).toMatch(/modified\s+page\.txt/);
+    expect(st.stdout).not.toMatch(/extra\.txt/);
+    expect((await ok(['pull'], existing)).upToDate).toBe(true);
+    const pushed = await ok(['push'], existing);
+    expect(pushed.plan.parent).toBe(head);
+    const pulled = await ok(['pull'], empty);
+    expect(read(empty, 'page.txt').toString()).toBe('mine');
+    expect(read(empty, 'new.txt').toString()).toBe('n');
+    expect(pulled.revision).toBe(pushed.revision);
+
+    const other = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link-other' }) });
+    const otherId = (await ok(['apps', 'create'], other)).app.id as string;
+    const refused = await run(['link', otherId], existing);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error).toMatchObject({ code: 'E_ALREADY_LINKED' });
+    expect(refused.json.error.hint).toContain('--force');
+    expect((await ok(['link', otherId, '--force'], existing)).app.id).toBe(otherId);
+    expect(JSON.parse(read(existing, 'reyna.json').toString()).appId).toBe(otherId);
+  }, 90_000);
+
   it('a push killed mid-upload (SIGKILL) leaves no revision; run again, it uploads only the rest', async () => {
     const files: Record<string, Buffer> = { 'reyna.json': Buffer.from(JSON.stringify({ name: 'e2e-kill' })) };
     for (let i = 0; i < 200; i++) files[`data/${String(i).padStart(3, '0')}.bin`] = randomBytes(64 * 1024);

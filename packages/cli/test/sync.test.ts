@@ -17,7 +17,7 @@ import {
   unlinkBucket,
 } from '@reyna/core/buckets';
 import { encodeBlobBatch } from '@reyna/core/protocol';
-import { cloneApp, createApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
+import { cloneApp, createApp, linkApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
 import { createServer, openBackends } from '@reyna/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -231,6 +231,106 @@ async function newUser(name: string): Promise<string> {
   });
   return (await made.json()).token as string;
 }
+
+describe('link', () => {
+  it('makes an empty directory a working copy of the head, like clone into "."', async () => {
+    const { root: a, appId } = await newApp({ 'index.html': '<p>hi</p>', 'run.sh': '#!/bin/sh\n' });
+    chmodSync(join(a, 'run.sh'), 0o755);
+    const first = await push(opts(a));
+    const b = dir();
+    const linked = await linkApp(opts(b, { appId } as Partial<SyncOptions>) as SyncOptions & { appId: string });
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['index.html', 'reyna.json', 'run.sh']);
+    expect(linked.plan.changes).toEqual({ added: [], changed: [], removed: [] });
+    for (const p of ['index.html', 'reyna.json', 'run.sh']) expect(read(b, p)).toEqual(read(a, p));
+    expect(statSync(join(b, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(await status(opts(b))).toMatchObject({ clean: true, serverMoved: false, base: first.revision });
+    expect((await pull(opts(b))).upToDate).toBe(true);
+    // Linking it again changes nothing; linking it to another app needs force.
+    const again = await linkApp({ ...opts(b), appId });
+    expect(again.plan).toMatchObject({ linked: true, write: [] });
+    const other = await newApp({ 'o.txt': 'o' });
+    const refused = await linkApp({ ...opts(b), appId: other.appId }).catch((x) => x);
+    expect(refused).toMatchObject({ code: 'E_ALREADY_LINKED', details: { appId } });
+    expect(refused.hint).toContain('--force');
+    expect(JSON.parse(read(b, 'reyna.json').toString()).appId).toBe(appId);
+    const forced = await linkApp({ ...opts(b), appId: other.appId, force: true });
+    expect(forced.head).toBeNull();
+    expect(JSON.parse(read(b, 'reyna.json').toString()).appId).toBe(other.appId);
+    // The other app has no revision yet: everything here is a local change, and push sends it.
+    const st = await status(opts(b));
+    expect(st.added).toEqual(['index.html', 'reyna.json', 'run.sh']);
+    expect((await push(opts(b))).plan.parent).toBeNull();
+  });
+
+  it('links an existing app directory: status shows real differences, pull stops only on real collisions, push goes on top', async () => {
+    const { root: a, appId } = await newApp({
+      'same.txt': 'same',
+      'edit.txt': 'v1',
+      'theirs.txt': 'only on the server',
+    });
+    const head = (await push(opts(a))).revision;
+    // A directory holding its own version of the app: one file edited, one added, one it lacks, no appId.
+    const mine = () =>
+      dir({
+        'reyna.json': JSON.stringify({ name: 'my-copy' }),
+        'same.txt': 'same',
+        'edit.txt': 'my edit',
+        'mine.txt': 'only here',
+      });
+    const b = mine();
+    const linked = await linkApp({ ...opts(b), appId });
+    expect(linked.head).toBe(head);
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['theirs.txt']);
+    expect(read(b, 'theirs.txt').toString()).toBe('only on the server');
+    expect(JSON.parse(read(b, 'reyna.json').toString())).toMatchObject({ name: 'my-copy', appId });
+    const st = await status(opts(b));
+    expect(st).toMatchObject({
+      base: head,
+      serverMoved: false,
+      added: ['mine.txt'],
+      modified: ['edit.txt', 'reyna.json'],
+      deleted: [],
+    });
+    expect(linked.plan.changes).toEqual({ added: st.added, changed: st.modified, removed: st.deleted });
+    const pulled = await pull(opts(b));
+    expect(pulled.upToDate).toBe(true);
+    expect(read(b, 'edit.txt').toString()).toBe('my edit');
+
+    // The server moves on: a file only the server changed comes in; one both changed stops the pull.
+    const c = mine();
+    await linkApp({ ...opts(c), appId });
+    writeFileSync(join(a, 'same.txt'), 'same, v2');
+    writeFileSync(join(a, 'edit.txt'), 'v2');
+    const moved = await push(opts(a));
+    const err = await pull(opts(c)).catch((x) => x);
+    expect(err).toMatchObject({ code: 'E_PULL_CONFLICT', details: { conflicts: ['edit.txt'] } });
+
+    // b pushes on top of the head it was linked at… after pulling what moved.
+    expect((await push(opts(b)).catch((x) => x)).code).toBe('E_PUSH_CONFLICT');
+    writeFileSync(join(b, 'edit.txt'), 'v1');
+    await pull(opts(b, { force: true } as Partial<SyncOptions>));
+    writeFileSync(join(b, 'mine.txt'), 'only here, pushed');
+    const pushed = await push(opts(b));
+    expect(pushed.plan.parent).toBe(moved.revision);
+    const rev = await (
+      await app.request(`/v1/apps/${appId}/revisions/${pushed.revision}`, {
+        headers: { authorization: `Bearer ${ownerToken}` },
+      })
+    ).json();
+    expect(Object.keys(rev.files).sort()).toEqual(['edit.txt', 'mine.txt', 'reyna.json', 'same.txt', 'theirs.txt']);
+    expect(read(b, 'same.txt').toString()).toBe('same, v2');
+  });
+
+  it('links a directory without reyna.json: it comes from the server', async () => {
+    const { root: a, appId } = await newApp({ 'x.txt': 'x' });
+    await push(opts(a));
+    const b = dir({ 'notes.txt': 'mine' });
+    const linked = await linkApp({ ...opts(b), appId });
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['reyna.json', 'x.txt']);
+    expect(read(b, 'reyna.json')).toEqual(read(a, 'reyna.json'));
+    expect(await status(opts(b))).toMatchObject({ added: ['notes.txt'], modified: [], deleted: [] });
+  });
+});
 
 describe('blobs and buckets', () => {
   it('lists your blobs across pages, up to a limit, by hash prefix', async () => {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Manifest } from '../protocol/paths.js';
 import { loadIgnore, scanTree, sha256Of, toManifest } from './_scan.js';
 import { batches } from './_transfer.js';
-import { planPullFrom } from './index.js';
+import { planLinkFrom, planPullFrom } from './index.js';
 
 const e = (content: string, mode = 0o644) => ({ sha256: sha256Of(Buffer.from(content)), size: content.length, mode });
 const dirs: string[] = [];
@@ -54,6 +54,29 @@ describe('planPullFrom', () => {
   it('treats a changed executable bit as a change', () => {
     const p = plan({ 'run.sh': e('#!') }, { 'run.sh': e('#!', 0o755) }, { 'run.sh': e('#!') });
     expect(p.write).toEqual([{ path: 'run.sh', sha256: e('#!').sha256, size: 2, mode: 0o755 }]);
+  });
+});
+
+describe('planLinkFrom', () => {
+  it('writes what the directory lacks, keeps what it has, and calls the differences local changes', () => {
+    const remote = { 'same.txt': e('s'), 'edited.txt': e('server'), 'missing.txt': e('m'), 'ignored.txt': e('i') };
+    const local = { 'same.txt': e('s'), 'edited.txt': e('mine'), 'extra.txt': e('x') };
+    const p = planLinkFrom({ appId: 'a', server: 's', head: 'r1', remote, local, taken: new Set(['ignored.txt']) });
+    expect(p.write.map((w) => w.path)).toEqual(['missing.txt']);
+    expect(p.files).toEqual({ ...local, 'missing.txt': e('m') });
+    // The ignored file is on disk but not in the tree: the link neither overwrites it nor counts it as the head's.
+    expect(p.changes).toEqual({ added: ['extra.txt'], changed: ['edited.txt'], removed: ['ignored.txt'] });
+    expect(p.linked).toBe(false);
+  });
+
+  it('makes an empty directory a copy of the head', () => {
+    const remote = { 'a.txt': e('a'), 'bin/run': e('#!', 0o755) };
+    const p = planLinkFrom({ appId: 'a', server: 's', head: 'r1', remote, local: {}, taken: new Set() });
+    expect(p.write).toEqual([
+      { path: 'a.txt', ...e('a') },
+      { path: 'bin/run', ...e('#!', 0o755) },
+    ]);
+    expect(p.changes).toEqual({ added: [], changed: [], removed: [] });
   });
 });
 
