@@ -1,6 +1,16 @@
 // Unit tests of the parts of sync that need no server: the pull plan, the scan (ignore rules, symlinks,
 // executable bit, hash cache) and upload batching.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,6 +141,27 @@ describe('scanTree', () => {
     const third = await scanTree(root, { ignore, cachePath });
     expect(third).toMatchObject({ hashed: 1, cached: 1 });
     expect(third.files.get('b.txt')?.sha256).toBe(sha256Of(Buffer.from('BBBB')));
+  });
+
+  it('reads a file again when another replaced it with the same size and mtime (new inode)', async () => {
+    const root = tree({ 'a.txt': 'aaaa' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    await scanTree(root, { ignore, cachePath });
+    expect(await scanTree(root, { ignore, cachePath })).toMatchObject({ hashed: 0, cached: 1 });
+    // What an editor's "save as temp, rename over" does: same size, same mtime, other bytes, other inode.
+    writeFileSync(join(root, 'a.tmp'), 'AAAA');
+    utimesSync(join(root, 'a.tmp'), old, old);
+    const before = statSync(join(root, 'a.txt'));
+    renameSync(join(root, 'a.tmp'), join(root, 'a.txt'));
+    const after = statSync(join(root, 'a.txt'));
+    expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    expect(after.ino).not.toBe(before.ino);
+    const scan = await scanTree(root, { ignore, cachePath });
+    expect(scan).toMatchObject({ hashed: 1, cached: 0 });
+    expect(scan.files.get('a.txt')?.sha256).toBe(sha256Of(Buffer.from('AAAA')));
   });
 
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
