@@ -211,6 +211,71 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(JSON.parse(read(existing, 'reyna.json').toString()).appId).toBe(otherId);
   }, 90_000);
 
+  it('pull --watch (spawned) pulls a revision another copy pushes, until it is stopped', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-watch' }), 'w.txt': 'one' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const b = join(home, `clone${++n}`);
+    await ok(['clone', appId, b], home);
+    const child = spawn(process.execPath, [bin, 'pull', '--watch', '--json'], {
+      cwd: b,
+      env: cleanEnv(home, as(owner)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const events: { event: string; revision: string; upToDate: boolean }[] = [];
+    let wake = () => {};
+    let buffer = '';
+    child.stdout.on('data', (d) => {
+      buffer += d;
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
+        events.push(JSON.parse(buffer.slice(0, end)));
+        buffer = buffer.slice(end + 1);
+        wake();
+      }
+    });
+    const until = async (test: () => boolean, what: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`pull --watch: no ${what} in 30 s`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 250);
+        });
+      }
+    };
+    try {
+      // The first pull, as the stream opens: nothing new yet.
+      await until(() => events.length > 0, 'first pull');
+      expect(events[0]).toMatchObject({ event: 'pull', upToDate: true });
+      writeFileSync(join(a, 'w.txt'), 'two');
+      const pushed = await ok(['push'], a);
+      await until(() => events.some((e) => e.revision === pushed.revision), 'pull of the new revision');
+      expect(read(b, 'w.txt').toString()).toBe('two');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited;
+    expect(await ok(['status'], b)).toMatchObject({ clean: true, serverMoved: false });
+  }, 90_000);
+
+  it('apps delete needs --yes, removes the app, and its copies say so', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-doomed' }), 'x.txt': 'x' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const unconfirmed = await run(['apps', 'delete', appId], home);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.json.error).toMatchObject({ code: 'E_CONFIRM' });
+    expect(unconfirmed.json.error.hint).toContain('--yes');
+    const deleted = await ok(['apps', 'delete', appId, '--yes'], home);
+    expect(deleted.app).toMatchObject({ id: appId, name: 'e2e-doomed' });
+    expect((await ok(['apps', 'list'], home)).apps.map((x: { id: string }) => x.id)).not.toContain(appId);
+    const gone = await run(['status'], a);
+    expect(gone.code).toBe(1);
+    expect(gone.json.error.code).toBe('E_NOT_FOUND');
+    expect((await run(['apps', 'delete', appId, '--yes'], home)).json.error.code).toBe('E_NOT_FOUND');
+  }, 60_000);
+
   it('a push killed mid-upload (SIGKILL) leaves no revision; run again, it uploads only the rest', async () => {
     const files: Record<string, Buffer> = { 'reyna.json': Buffer.from(JSON.stringify({ name: 'e2e-kill' })) };
     for (let i = 0; i < 200; i++) files[`data/${String(i).padStart(3, '0')}.bin`] = randomBytes(64 * 1024);
@@ -305,6 +370,64 @@ describe.runIf(built)('reyna bucket (the real binary and server)', () => {
     expect(Buffer.from(doc.objects.find((o: { key: string }) => o.key === 'a.txt').data, 'base64').toString()).toBe(
       'alpha 2',
     );
+  }, 90_000);
+
+  it('bucket put (with and without --key), ls of buckets and by prefix, share --write, rm', async () => {
+    const files = dir({ 'cat.jpg': randomBytes(3000), 'notes.md': '# notes\n', 'song.bin': randomBytes(100) });
+    await ok(['bucket', 'create', 'album'], home);
+    const plain = await ok(['bucket', 'put', 'album', join(files, 'cat.jpg')], home);
+    expect(plain.object).toMatchObject({ key: 'cat.jpg', size: 3000, contentType: 'image/jpeg' });
+    expect(plain.summary).toMatchObject({ files: 1, transferred: 1, bytesSent: 3000 });
+    const keyed = await ok(['bucket', 'put', 'album', join(files, 'notes.md'), '--key', '2024/notes.md'], home);
+    expect(keyed.object).toMatchObject({ key: '2024/notes.md', contentType: 'text/markdown; charset=utf-8' });
+    const human = await reyna(['bucket', 'put', 'album', join(files, 'cat.jpg'), '--key', '2024/cat.jpg'], {
+      cwd: home,
+      home,
+      env: as(owner),
+    });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('album/2024/cat.jpg');
+    // The same bytes are on the server already: nothing is sent again.
+    expect(human.stdout).toMatch(/1 files · 0 sent \(0 B\) · 2\.9 KiB skipped/);
+
+    const buckets = await ok(['bucket', 'ls'], home);
+    expect(buckets.buckets).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'album', access: 'owner' })]),
+    );
+    const listed = await reyna(['bucket', 'ls'], { cwd: home, home, env: as(owner) });
+    expect(listed.stdout).toMatch(/^album\s+owner\s+\S+$/m);
+    const prefixed = await ok(['bucket', 'ls', 'album', '--prefix', '2024/'], home);
+    expect(prefixed.objects.map((o: { key: string }) => o.key)).toEqual(['2024/cat.jpg', '2024/notes.md']);
+    const prefixedText = await reyna(['bucket', 'ls', 'album', '--prefix', '2024/'], {
+      cwd: home,
+      home,
+      env: as(owner),
+    });
+    expect(
+      prefixedText.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).pop()),
+    ).toEqual(['2024/cat.jpg', '2024/notes.md']);
+    const got = await reyna(['bucket', 'get', 'album', '2024/notes.md'], { cwd: home, home, env: as(owner) });
+    expect(got.stdout).toBe('# notes\n');
+
+    // A writer may put; the bucket shows in their list as shared for writing.
+    const erin = (await ok(['server', 'token', 'create', '--user', 'erin'], home)).token as string;
+    await ok(['bucket', 'share', 'album', 'erin', '--write'], home);
+    expect((await ok(['bucket', 'ls'], home, erin)).buckets).toEqual([
+      expect.objectContaining({ name: 'album', access: 'write' }),
+    ]);
+    const byErin = await ok(['bucket', 'put', 'album', join(files, 'song.bin'), '--key', 'erin/song.bin'], home, erin);
+    expect(byErin.object).toMatchObject({ key: 'erin/song.bin', size: 100 });
+    expect((await ok(['bucket', 'ls', 'album', '--prefix', 'erin/'], home)).objects).toHaveLength(1);
+    // Only the owner deletes the bucket.
+    const notHers = await run(['bucket', 'rm', 'album'], home, erin);
+    expect(notHers.code).toBe(1);
+    await ok(['bucket', 'rm', 'album'], home);
+    expect((await ok(['bucket', 'ls'], home)).buckets.map((b: { name: string }) => b.name)).not.toContain('album');
+    const after = await run(['bucket', 'ls', 'album'], home);
+    expect(after.json.error.code).toBe('E_BUCKET_NOT_FOUND');
   }, 90_000);
 
   it('blob put, ls (rows, --limit, --prefix, --json) and get', async () => {
