@@ -122,7 +122,15 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     const second = await ok(['push'], a);
     expect(second.summary).toMatchObject({ transferred: 1, bytesSent: '<h1>hello again</h1>\n'.length });
 
-    expect(await ok(['status'], b)).toMatchObject({ serverMoved: true, clean: true });
+    expect(await ok(['status'], b)).toMatchObject({
+      serverMoved: true,
+      clean: true,
+      remote: { added: [], modified: ['index.html'], deleted: [] },
+      conflicts: [],
+    });
+    const moved = await reyna(['status'], { cwd: b, home, env: as(owner) });
+    expect(moved.stdout).toContain(`The server moved on to ${second.revision} (1 file changed there)`);
+    expect(moved.stdout).toMatch(/^ {2}modified {2}index\.html$/m);
     const pulled = await ok(['pull'], b);
     expect(pulled.revision).toBe(second.revision);
     expect(read(b, 'index.html')).toEqual(read(a, 'index.html'));

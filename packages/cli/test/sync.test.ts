@@ -142,6 +142,41 @@ describe('push, clone, pull, status', () => {
     expect(pushed.plan.parent).toBe(fromA.revision);
   });
 
+  it('status lists what changed on the server since the last sync, and what changed on both sides', async () => {
+    const { root: a, appId } = await newApp({ 'keep.txt': 'k', 'edit.txt': 'e1', 'both.txt': 'b1', 'gone.txt': 'g' });
+    const first = await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    requests.length = 0;
+    expect(await status(opts(b))).toMatchObject({
+      serverMoved: false,
+      remote: { added: [], modified: [], deleted: [] },
+      conflicts: [],
+    });
+    // Up to date: no manifest is fetched.
+    expect(requests.map((r) => r.path)).toEqual([`/v1/apps/${appId}`]);
+    writeFileSync(join(a, 'edit.txt'), 'e2');
+    writeFileSync(join(a, 'both.txt'), 'b2 from a');
+    writeFileSync(join(a, 'new.txt'), 'n');
+    rmSync(join(a, 'gone.txt'));
+    const second = await push(opts(a));
+    writeFileSync(join(b, 'both.txt'), 'b2 from b');
+    writeFileSync(join(b, 'mine.txt'), 'm');
+    const st = await status(opts(b));
+    expect(st).toMatchObject({
+      base: first.revision,
+      head: second.revision,
+      serverMoved: true,
+      added: ['mine.txt'],
+      modified: ['both.txt'],
+      deleted: [],
+      remote: { added: ['new.txt'], modified: ['both.txt', 'edit.txt'], deleted: ['gone.txt'] },
+      conflicts: ['both.txt'],
+    });
+    // The conflicts are the ones pull stops on.
+    expect((await pull(opts(b)).catch((x) => x)).details.conflicts).toEqual(st.conflicts);
+  });
+
   it('refuses a pull that would overwrite local edits, listing them; --force takes the server’s', async () => {
     const { root: a, appId } = await newApp({ 'x.txt': 'x1', 'gone.txt': 'g' });
     await push(opts(a));

@@ -365,19 +365,40 @@ export interface StatusResult {
   head: string | null;
   /** True when the server has revisions this copy has not pulled. */
   serverMoved: boolean;
+  /** Local changes since the last-synced revision. */
   added: string[];
   modified: string[];
   deleted: string[];
   clean: boolean;
+  /** What changed on the server between the last-synced revision and the head (empty when it did not move). */
+  remote: { added: string[]; modified: string[]; deleted: string[] };
+  /** Paths changed here and on the server, differently: `reyna pull` stops on them unless --force. */
+  conflicts: string[];
   files: number;
   hashed: number;
 }
 
-/** The working tree against the last-synced revision, and whether the server moved on since. */
+/** The working tree against the last-synced revision, and what changed on the server since. */
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
-  const [local, app] = await Promise.all([scan(linked.root), linked.api.getApp(linked.appId)]);
-  const diff = diffManifests(linked.base, toManifest(local.files));
+  const [scanned, app] = await Promise.all([scan(linked.root), linked.api.getApp(linked.appId)]);
+  const local = toManifest(scanned.files);
+  const diff = diffManifests(linked.base, local);
+  // The head's manifest is fetched only when the server moved on: a clean, current status is one small request.
+  const remote =
+    app.head === linked.baseRevision || app.head === null
+      ? linked.base
+      : (await linked.api.getRevision(linked.appId, app.head)).files;
+  const server = diffManifests(linked.base, remote);
+  const { conflicts } = planPullFrom({
+    appId: linked.appId,
+    server: linked.api.server,
+    base: linked.base,
+    baseRevision: linked.baseRevision,
+    remote,
+    head: app.head,
+    local,
+  });
   return {
     appId: linked.appId,
     server: linked.api.server,
@@ -388,8 +409,10 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
     modified: diff.changed,
     deleted: diff.removed,
     clean: diff.added.length + diff.changed.length + diff.removed.length === 0,
-    files: local.files.size,
-    hashed: local.hashed,
+    remote: { added: server.added, modified: server.changed, deleted: server.removed },
+    conflicts,
+    files: scanned.files.size,
+    hashed: scanned.hashed,
   };
 }
 
