@@ -4,11 +4,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, reyna, tempDir } from './_reyna.js';
 import { need } from './_services.js';
 
 const built = need('the built reyna CLI', existsSync(join(bin, '../../dist/commands/push.js')), 'run `npm run build`');
+const pty = need('script(1), for a pseudo-terminal', existsSync('/usr/bin/script'), 'install util-linux');
 const home = tempDir('reyna-sync-e2e-');
 let server: ChildProcess | undefined;
 let url = '';
@@ -437,6 +439,57 @@ describe.runIf(built)('reyna bucket (the real binary and server)', () => {
     const after = await run(['bucket', 'ls', 'album'], home);
     expect(after.json.error.code).toBe('E_BUCKET_NOT_FOUND');
   }, 90_000);
+
+  it.runIf(pty)(
+    'a large blob put, bucket put and bucket get show progress on a terminal and end with a summary line',
+    async () => {
+      const big = randomBytes(8 * 1024 * 1024);
+      const d = dir({ 'big.bin': big });
+      // Under script(1) the CLI has a pseudo-terminal, and renders progress as it would for a person.
+      const tty = (args: string[]) =>
+        new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+          const line = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+          // A pseudo-terminal starts 0 columns wide; give it a person's.
+          const child = spawn('script', ['-qec', `stty cols 160 rows 40; ${line}`, '/dev/null'], {
+            cwd: d,
+            env: cleanEnv(home, as(owner)),
+          });
+          let out = '';
+          child.stdout.on('data', (chunk) => (out += chunk));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, out }));
+        });
+      const plain = (text: string) =>
+        stripVTControlCharacters(text)
+          .replaceAll('\r', '')
+          .replace(/\b\d+ ms\b/g, '<n> ms');
+
+      const put = await tty(['blob', 'put', 'big.bin']);
+      expect(put.code).toBe(0);
+      const putOut = plain(put.out);
+      expect(putOut).toMatch(/Hash files: 1 file hashed/);
+      expect(putOut).toMatch(/Upload: 1 file\b/);
+      expect(putOut).toContain(`${createHash('sha256').update(big).digest('hex')}  big.bin`);
+      expect(putOut).toContain('1 files · 1 sent (8.0 MiB) · 0 B skipped · <n> ms');
+
+      await ok(['bucket', 'create', 'large'], home);
+      // Not a terminal: plain step lines, and the same summary, the bytes being on the server already.
+      const bucketPut = await reyna(['bucket', 'put', 'large', 'big.bin'], { cwd: d, home, env: as(owner) });
+      expect(bucketPut.code).toBe(0);
+      expect(plain(bucketPut.stdout).trim().split('\n').at(-1)).toBe(
+        '1 files · 0 sent (0 B) · 8.0 MiB skipped · <n> ms',
+      );
+
+      const get = await tty(['bucket', 'get', 'large', 'big.bin', '-o', 'back.bin']);
+      expect(get.code).toBe(0);
+      const getOut = plain(get.out);
+      expect(getOut).toMatch(/Download: 1 file\b/);
+      expect(getOut).toContain(`✔ ${big.length} bytes → ${join(d, 'back.bin')}`);
+      expect(getOut).toContain('1 files · 1 received (8.0 MiB) · 0 B skipped · <n> ms');
+      expect(read(d, 'back.bin').equals(big)).toBe(true);
+    },
+    90_000,
+  );
 
   it('blob put, ls (rows, --limit, --prefix, --json) and get', async () => {
     const carol = (await ok(['server', 'token', 'create', '--user', 'carol'], home)).token as string;

@@ -400,6 +400,41 @@ describe('link', () => {
 });
 
 describe('blobs and buckets', () => {
+  it('reports progress inside a large blob, up and down, not only when it is done', async () => {
+    const big = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    const file = join(dir({ 'big.bin': big }), 'big.bin');
+    const ups: number[] = [];
+    const steps: string[] = [];
+    const put = await putBlobs({
+      ...opts(home),
+      files: [file],
+      onProgress: (p) => ups.push(p.bytes),
+      onStep: (step, state) => steps.push(`${step}:${state}`),
+    });
+    expect(put.summary).toMatchObject({ transferred: 1, bytesSent: big.length });
+    expect(steps).toEqual(['scan:start', 'scan:done', 'compare:start', 'compare:done', 'upload:start', 'upload:done']);
+    expect(ups.at(-1)).toBe(big.length);
+    expect(ups.filter((b) => b > 0 && b < big.length).length).toBeGreaterThan(3);
+    expect(ups).toEqual([...ups].sort((a, b) => a - b));
+
+    await createBucket(opts(home, { name: 'large' } as never));
+    await putObject(opts(home, { name: 'large', file, key: 'big.bin' } as never));
+    const downs: number[] = [];
+    const got = await getObject({
+      ...opts(home),
+      name: 'large',
+      key: 'big.bin',
+      output: join(home, 'big.copy'),
+      onProgress: (p) => downs.push(p.bytes),
+    });
+    expect(got.summary).toMatchObject({ files: 1, transferred: 1, bytesReceived: big.length });
+    // Buffer.equals: a deep toEqual of 6 MiB takes longer than the test may.
+    expect(read(home, 'big.copy').equals(big)).toBe(true);
+    expect(downs.at(-1)).toBe(big.length);
+    expect(downs.filter((b) => b > 0 && b < big.length).length).toBeGreaterThan(0);
+  });
+
   it('lists your blobs across pages, up to a limit, by hash prefix', async () => {
     const token = await newUser('lister');
     const texts = Array.from({ length: 1005 }, (_, i) => `blob number ${i}`);

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
-import { summaryLine, syncOptions, syncTasks, transferFlags } from '../sync-flags.js';
+import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';
 
 export default class Link extends BaseCommand<typeof Link> {
   static override summary = 'Make this directory a working copy of an existing app on the studio server.';
@@ -23,17 +23,17 @@ linked to another app is refused unless --force.`;
 
   async run() {
     const { linkApp } = await import('@reyna/core/sync');
-    const steps = syncTasks([{ id: 'download', title: 'Download' }]);
-    const running = linkApp({
-      ...syncOptions(this.context(), this.flags),
-      appId: this.args.appId,
-      force: this.flags.force,
-      onStep: steps.onStep,
-      onProgress: steps.onProgress,
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    const result = await withSteps(
+      (tasks) => this.tasks(tasks),
+      [{ id: 'download', title: 'Download' }],
+      (hooks) =>
+        linkApp({
+          ...syncOptions(this.context(), this.flags),
+          appId: this.args.appId,
+          force: this.flags.force,
+          ...hooks,
+        }),
+    );
     const { files: _files, ...plan } = result.plan;
     return this.render({ ...result, plan }, () => {
       const c = this.colors;

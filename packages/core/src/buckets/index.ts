@@ -23,7 +23,7 @@ import {
   ShareList,
 } from '../protocol/api.js';
 import { pathProblem } from '../protocol/paths.js';
-import type { Api } from '../sync/_api.js';
+import { type Api, readBody } from '../sync/_api.js';
 import { hashFile, loadIgnore, scanTree, sha256Of } from '../sync/_scan.js';
 import { downloadBlobs, inParallel, type Outgoing, uploadBlobs } from '../sync/_transfer.js';
 import { openApi, type SyncOptions, type TransferSummary } from '../sync/index.js';
@@ -63,6 +63,7 @@ export async function putBlobs(
 
 async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
   const blobs: PutBlobResult[] = [];
+  options.onStep?.('scan', 'start');
   for (const file of abs) {
     let info: Awaited<ReturnType<typeof stat>>;
     try {
@@ -73,6 +74,8 @@ async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
     if (!info.isFile()) throw new ReynaError('E_NOT_A_FILE', `${file} is not a file`, { hint: 'Pass files.' });
     blobs.push({ file, sha256: await hashFile(file, info.size), size: info.size, uploaded: false });
   }
+  options.onStep?.('scan', 'done', `${blobs.length} file${blobs.length === 1 ? '' : 's'} hashed`);
+  options.onStep?.('compare', 'start');
   const missing = new Set(await api.missing([...new Set(blobs.map((x) => x.sha256))]));
   const outgoing: Outgoing[] = [];
   for (const x of blobs) {
@@ -81,24 +84,45 @@ async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
     missing.delete(x.sha256);
     outgoing.push({ sha256: x.sha256, size: x.size, name: x.file, read: () => readFile(x.file) });
   }
+  options.onStep?.('compare', 'done', `${outgoing.length} to send`);
+  options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
   const bytesSent = outgoing.length > 0 ? await uploadBlobs(api, outgoing, options) : 0;
+  if (outgoing.length > 0)
+    options.onStep?.('upload', 'done', `${outgoing.length} file${outgoing.length === 1 ? '' : 's'}`);
   return { blobs, bytesSent, totalBytes: blobs.reduce((sum, x) => sum + x.size, 0) };
+}
+
+/** GETs one download with its progress reported (the size comes from Content-Length). */
+async function downloadOne(api: Api, path: string, options: BucketOptions): Promise<{ res: Response; data: Buffer }> {
+  options.onStep?.('download', 'start');
+  const res = await api.send({ method: 'GET', path });
+  const totalBytes = Number(res.headers.get('content-length') ?? 0);
+  const report = (files: number, bytes: number) =>
+    options.onProgress?.({ direction: 'down', files, totalFiles: 1, bytes, totalBytes: Math.max(totalBytes, bytes) });
+  report(0, 0);
+  const data = await readBody(res, options.onProgress ? (bytes) => report(0, bytes) : undefined);
+  report(1, data.byteLength);
+  options.onStep?.('download', 'done', '1 file');
+  return { res, data };
 }
 
 /** A blob's bytes, checked against its hash; written to `output` (atomically) when given. */
 export async function getBlob(
   options: BucketOptions & { sha256: string; output?: string },
-): Promise<{ sha256: string; size: number; data?: Buffer; output?: string }> {
+): Promise<{ sha256: string; size: number; data?: Buffer; output?: string; summary: TransferSummary }> {
+  const started = performance.now();
   const api = await openApi(options);
-  const data = await api.blob(options.sha256);
+  const { data } = await downloadOne(api, `${API_PREFIX}/blobs/${options.sha256}`, options);
   if (sha256Of(data) !== options.sha256)
     throw new ReynaError('E_HASH_MISMATCH', `Blob ${options.sha256} arrived with other bytes`, {
       hint: 'Try again; if it persists, the server’s copy is damaged.',
     });
-  if (options.output === undefined) return { sha256: options.sha256, size: data.byteLength, data };
+  const base = { sha256: options.sha256, size: data.byteLength };
+  if (options.output === undefined)
+    return { ...base, data, summary: summary(1, 1, 0, data.byteLength, data.byteLength, started) };
   const output = resolve(options.cwd, options.output);
   await writeFileAtomic(output, data);
-  return { sha256: options.sha256, size: data.byteLength, output };
+  return { ...base, output, summary: summary(1, 1, 0, data.byteLength, data.byteLength, started) };
 }
 
 /** Your blobs in hash order (only those whose hash starts with `prefix`), fetched a page at a time up to `limit`. */
@@ -197,6 +221,7 @@ export async function putObject(options: BucketOptions & { name: string; file: s
   const key = options.key ?? basename(file);
   const { blobs, bytesSent, totalBytes } = await sendFiles(api, [file], options);
   const blob = blobs[0] as PutBlobResult;
+  options.onStep?.('commit', 'start');
   const object = await api.json(
     {
       method: 'PUT',
@@ -205,6 +230,7 @@ export async function putObject(options: BucketOptions & { name: string; file: s
     },
     BucketObject,
   );
+  options.onStep?.('commit', 'done', key);
   return {
     server: api.server,
     bucket,
@@ -215,10 +241,10 @@ export async function putObject(options: BucketOptions & { name: string; file: s
 
 /** An object's bytes; written to `output` (atomically) when given. */
 export async function getObject(options: BucketOptions & { name: string; key: string; output?: string }) {
+  const started = performance.now();
   const api = await openApi(options);
   const bucket = await findBucket(api, options.name);
-  const res = await api.send({ method: 'GET', path: `${b(bucket.id)}/objects/${keyPath(options.key)}` });
-  const data = Buffer.from(await res.arrayBuffer());
+  const { res, data } = await downloadOne(api, `${b(bucket.id)}/objects/${keyPath(options.key)}`, options);
   const sha256 = res.headers.get('x-reyna-sha256') ?? sha256Of(data);
   if (sha256Of(data) !== sha256)
     throw new ReynaError('E_HASH_MISMATCH', `"${options.key}" arrived with other bytes`, { hint: 'Try again.' });
@@ -228,6 +254,7 @@ export async function getObject(options: BucketOptions & { name: string; key: st
     sha256,
     size: data.byteLength,
     contentType: res.headers.get('content-type'),
+    summary: summary(1, 1, 0, data.byteLength, data.byteLength, started),
   };
   if (options.output === undefined) return { ...base, data };
   const output = resolve(options.cwd, options.output);
