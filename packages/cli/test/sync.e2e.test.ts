@@ -141,6 +141,53 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(list.apps.map((x: { id: string }) => x.id)).toContain(appId);
   }, 60_000);
 
+  it('status answers without loading oclif, exactly as the oclif command does', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-fast' }), 'x.txt': 'x' });
+    await ok(['apps', 'create'], a);
+    await ok(['push'], a);
+    writeFileSync(join(a, 'y.txt'), 'y');
+    const tracer = join(bin, '../../test/fixtures/trace-loads.mjs');
+    const both = async (args: string[], cwd: string) => {
+      const trace = join(home, `trace-${++n}.txt`);
+      const fast = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', tracer, bin, ...args], {
+          cwd,
+          env: cleanEnv(home, { ...as(owner), REYNA_TRACE_FILE: trace }),
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      const slow = await reyna(args, { cwd, home, env: { ...as(owner), REYNA_NO_FAST_PATH: '1' } });
+      return { fast, slow, loaded: readFileSync(trace, 'utf8') };
+    };
+    const json = await both(['status', '--json'], a);
+    expect(json.loaded).not.toContain('/@oclif/core/');
+    const { hashed: _h1, ...fastJson } = JSON.parse(json.fast.stdout);
+    const { hashed: _h2, ...slowJson } = JSON.parse(json.slow.stdout);
+    expect(fastJson).toEqual(slowJson);
+    expect(fastJson).toMatchObject({ added: ['y.txt'], clean: false });
+    const text = await both(['status'], a);
+    expect(text.loaded).not.toContain('/@oclif/core/');
+    expect(text.fast.stdout).toBe(text.slow.stdout);
+    expect(text.fast.stdout).toMatch(/added\s+y\.txt/);
+    // Errors: the same document, message and exit code.
+    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-unlinked' }) });
+    const failed = await both(['status', '--json'], unlinked);
+    expect(failed.fast.code).toBe(1);
+    expect(failed.slow.code).toBe(1);
+    expect(JSON.parse(failed.fast.stdout)).toEqual(JSON.parse(failed.slow.stdout));
+    expect(JSON.parse(failed.fast.stdout).error.code).toBe('E_NOT_LINKED');
+    const failedText = await both(['status'], unlinked);
+    expect(failedText.fast.stderr).toBe(failedText.slow.stderr);
+    // Anything but the plain flags goes to oclif.
+    const help = await both(['status', '--help'], a);
+    expect(help.loaded).toContain('/@oclif/core/');
+    expect(help.fast.stdout).toBe(help.slow.stdout);
+  }, 90_000);
+
   it('two copies push on the same base: the second gets the conflict and loses nothing', async () => {
     const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-two' }), 'x.txt': 'x' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;

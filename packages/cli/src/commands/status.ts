@@ -1,4 +1,5 @@
 import { BaseCommand } from '../base-command.js';
+import { printStatus } from '../status-view.js';
 import { studioFlags, syncOptions } from '../sync-flags.js';
 
 export default class Status extends BaseCommand<typeof Status> {
@@ -10,38 +11,12 @@ Unchanged files are not read again: a hash cache keyed by path, size, mtime and 
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
 
+  // bin/run.js answers the plain forms of this command (these flags only) without oclif: see fast-status.ts.
   static override flags = { ...studioFlags };
 
   async run() {
     const { status } = await import('@reyna/core/sync');
     const result = await status(syncOptions(this.context(), this.flags));
-    return this.render(result, () => {
-      const c = this.colors;
-      const list = (changes: { added: string[]; modified: string[]; deleted: string[] }) => {
-        for (const p of changes.added) this.log(`  ${c.green('added')}     ${p}`);
-        for (const p of changes.modified) this.log(`  ${c.yellow('modified')}  ${p}`);
-        for (const p of changes.deleted) this.log(`  ${c.red('deleted')}   ${p}`);
-      };
-      this.log(`App ${c.bold(result.appId)} on ${result.server}, at ${result.base ?? 'no revision yet'}`);
-      if (result.serverMoved) {
-        const { added, modified, deleted } = result.remote;
-        const count = added.length + modified.length + deleted.length;
-        this.log(
-          c.yellow(
-            `The server moved on to ${result.head ?? 'no revision'} (${count} file${count === 1 ? '' : 's'} changed there): run \`reyna pull\` before pushing.`,
-          ),
-        );
-        list(result.remote);
-        if (!result.clean) this.log('Changed here:');
-      }
-      list(result);
-      if (result.conflicts.length > 0)
-        this.log(
-          c.red(
-            `Changed on both sides: ${result.conflicts.join(', ')}. \`reyna pull\` stops on them; \`reyna pull --force\` takes the server's.`,
-          ),
-        );
-      if (result.clean) this.log(c.dim(`No local changes (${result.files} files).`));
-    });
+    return this.render(result, () => printStatus(result, this.colors, (line) => this.log(line)));
   }
 }

@@ -381,24 +381,27 @@ export interface StatusResult {
 /** The working tree against the last-synced revision, and what changed on the server since. */
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
-  const [scanned, app] = await Promise.all([scan(linked.root), linked.api.getApp(linked.appId)]);
+  // The request first, so it travels while the tree is walked.
+  const head = linked.api.getApp(linked.appId);
+  const [scanned, app] = await Promise.all([scan(linked.root), head]);
   const local = toManifest(scanned.files);
   const diff = diffManifests(linked.base, local);
-  // The head's manifest is fetched only when the server moved on: a clean, current status is one small request.
-  const remote =
-    app.head === linked.baseRevision || app.head === null
-      ? linked.base
-      : (await linked.api.getRevision(linked.appId, app.head)).files;
-  const server = diffManifests(linked.base, remote);
-  const { conflicts } = planPullFrom({
-    appId: linked.appId,
-    server: linked.api.server,
-    base: linked.base,
-    baseRevision: linked.baseRevision,
-    remote,
-    head: app.head,
-    local,
-  });
+  // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
+  // request.
+  const moved = app.head !== linked.baseRevision && app.head !== null;
+  const remote = moved ? (await linked.api.getRevision(linked.appId, app.head as string)).files : linked.base;
+  const server = moved ? diffManifests(linked.base, remote) : { added: [], changed: [], removed: [] };
+  const conflicts = moved
+    ? planPullFrom({
+        appId: linked.appId,
+        server: linked.api.server,
+        base: linked.base,
+        baseRevision: linked.baseRevision,
+        remote,
+        head: app.head,
+        local,
+      }).conflicts
+    : [];
   return {
     appId: linked.appId,
     server: linked.api.server,

@@ -164,6 +164,21 @@ describe('scanTree', () => {
     expect(scan.files.get('a.txt')?.sha256).toBe(sha256Of(Buffer.from('AAAA')));
   });
 
+  it('skips the ignore rules for cached paths only while the rules stay the same', async () => {
+    const root = tree({ 'a.txt': 'a', 'b.log': 'b' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    utimesSync(join(root, 'b.log'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    const again = await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    expect([...again.files.keys()].sort()).toEqual(['a.txt', 'b.log']);
+    writeFileSync(join(root, '.reynaignore'), '*.log\n');
+    const ruled = await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    expect([...ruled.files.keys()].sort()).toEqual(['.reynaignore', 'a.txt']);
+    expect(ruled.cached).toBe(1);
+  });
+
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
     const root = tree({ 'fresh.txt': 'new' });
     const cachePath = join(root, '.reyna/hash-cache.json');
