@@ -108,6 +108,11 @@ async function writeState(root: string, state: SyncState): Promise<void> {
   await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state)}\n`);
 }
 
+/** Records that this copy is now at `revision` of the app, whose manifest is `files`. */
+function writeSynced(root: string, appId: string, server: string, revision: string | null, files: Manifest) {
+  return writeState(root, { version: 1, appId, server, revision, files, syncedAt: new Date().toISOString() });
+}
+
 interface Linked {
   root: string;
   appId: string;
@@ -171,7 +176,7 @@ export async function createApp(options: SyncOptions & { name?: string }): Promi
   const api = await openApi(options, config.server);
   const app = await api.createApp(options.name ?? config.name);
   await writeConfig(root, { ...config, appId: app.id });
-  await writeState(root, emptyState(app.id, api.server));
+  await writeSynced(root, app.id, api.server, null, {});
   return { app, server: api.server, dir: root };
 }
 
@@ -272,14 +277,7 @@ export async function linkApp(
     if (!Object.hasOwn(local, path) && (await occupied(root, path))) taken.add(path);
   let plan = planLinkFrom({ appId: app.id, server: api.server, head: app.head, remote, local, taken });
   const bytesReceived = await writeFiles(api, root, plan.write, options);
-  await writeState(root, {
-    version: 1,
-    appId: app.id,
-    server: api.server,
-    revision: app.head,
-    files: remote,
-    syncedAt: new Date().toISOString(),
-  });
+  await writeSynced(root, app.id, api.server, app.head, remote);
   const renamed = await nameApp(root, app);
   if (renamed) {
     const files = { ...plan.files, [CONFIG_FILE]: renamed };
@@ -328,10 +326,6 @@ async function occupied(root: string, path: string): Promise<boolean> {
     if (code === 'ENOTDIR') return true;
     throw error;
   }
-}
-
-function emptyState(appId: string, server: string): SyncState {
-  return { version: 1, appId, server, revision: null, files: {}, syncedAt: new Date().toISOString() };
 }
 
 export async function listApps(options: SyncOptions): Promise<{ server: string; apps: App[] }> {
@@ -553,14 +547,7 @@ export async function applyPush(
       throw error;
     }
     options.onStep?.('commit', 'done', revision ?? undefined);
-    await writeState(linked.root, {
-      version: 1,
-      appId: plan.appId,
-      server: plan.server,
-      revision,
-      files: plan.files,
-      syncedAt: new Date().toISOString(),
-    });
+    await writeSynced(linked.root, plan.appId, plan.server, revision, plan.files);
   } else options.onStep?.('commit', 'skip');
   const { linked: _linked, ...plain } = plan;
   return {
@@ -725,14 +712,7 @@ export async function applyPull(
   if (plan.remove.length > 0) options.onStep?.('write', 'done', `${plan.remove.length} removed`);
   const upToDate = plan.head === plan.base && plan.write.length === 0 && plan.remove.length === 0;
   if (!upToDate || !linked.state) {
-    await writeState(linked.root, {
-      version: 1,
-      appId: plan.appId,
-      server: plan.server,
-      revision: plan.head,
-      files: plan.remote,
-      syncedAt: new Date().toISOString(),
-    });
+    await writeSynced(linked.root, plan.appId, plan.server, plan.head, plan.remote);
   }
   const totalBytes = Object.values(plan.remote).reduce((sum, f) => sum + f.size, 0);
   return {
@@ -879,14 +859,7 @@ export async function cloneApp(options: SyncOptions & { appId: string; dir?: str
     local: {},
   });
   const bytesReceived = await writeFiles(api, dir, plan.write, options);
-  await writeState(dir, {
-    version: 1,
-    appId: app.id,
-    server: api.server,
-    revision: app.head,
-    files: remote,
-    syncedAt: new Date().toISOString(),
-  });
+  await writeSynced(dir, app.id, api.server, app.head, remote);
   await nameApp(dir, app);
   const totalBytes = Object.values(remote).reduce((sum, f) => sum + f.size, 0);
   return {
