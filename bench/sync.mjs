@@ -1,7 +1,7 @@
 // `reyna push` / `status` on a generated 10,000-file tree against a local studio server, with `git status` on the
 // same tree in the same run as the yardstick. Shown: the first push, a no-change `status` (target ≤ 3× git status),
 // and a one-change push (target ≤ 0.5 s). Each command is the real binary, start-up included; the in-process
-// figure of `status` (core only, no Node start-up) is shown beside it. Prints figures; always exits 0.
+// figure of `status` (core only, no Node start-up) is shown beside it. Exits 1 when a target is missed.
 // `node bench/sync.mjs [runs] [files]` (default 5 runs, 10000 files).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,6 +115,7 @@ try {
   console.log(`  one-change push        ${p.toFixed(0).padStart(6)} ms  ${median(bytes)} bytes sent`);
   console.log(`target no-change status ≤ 3× git status: ${s <= 3 * g ? 'PASS' : 'MISS'} (${(s / g).toFixed(2)}×)`);
   console.log(`target one-change push ≤ 0.5 s: ${p <= 500 ? 'PASS' : 'MISS'} (${p.toFixed(0)} ms)`);
+  if (s > 3 * g || p > 500) process.exitCode = 1;
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

@@ -72,8 +72,19 @@ if (version) {
       process.exit(70);
     }
   });
-  const { execute, settings } = await import('@oclif/core');
-  // Always the compiled commands, even under NODE_ENV=test or development.
-  settings.enableAutoTranspile = false;
-  await execute({ dir: import.meta.url });
+  if (!(first === 'status' && !env.REYNA_NO_FAST_PATH && (await fastStatus()))) {
+    const { execute, settings } = await import('@oclif/core');
+    // Always the compiled commands, even under NODE_ENV=test or development.
+    settings.enableAutoTranspile = false;
+    await execute({ dir: import.meta.url });
+  }
+}
+
+// `reyna status` in its plain forms, without oclif (see src/fast-status.ts); false leaves it to oclif.
+async function fastStatus() {
+  const { parseStatusArgs, runStatus } = await import('../dist/fast-status.js');
+  const args = parseStatusArgs(argv.slice(1), env);
+  if (!args) return false;
+  await runStatus(args);
+  return true;
 }

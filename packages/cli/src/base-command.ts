@@ -197,11 +197,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.exitCode = code;
   }
 
-  /** Runs listr2 tasks: live on a terminal, plain lines otherwise, nothing with `--json`. */
-  protected async tasks<Ctx extends object>(list: ListrTask<Ctx>[], ctx: Ctx = {} as Ctx): Promise<Ctx> {
+  /**
+   * Runs listr2 tasks: live on a terminal, plain lines otherwise (none with `liveOnly`, for commands whose stdout
+   * is their result), nothing with `--json`.
+   */
+  protected async tasks<Ctx extends object>(
+    list: ListrTask<Ctx>[],
+    ctx: Ctx = {} as Ctx,
+    options: { liveOnly?: boolean } = {},
+  ): Promise<Ctx> {
     const { Listr } = await import('listr2');
     const live = process.stdout.isTTY === true && !isCI(process.env);
-    const renderer = this.json ? 'silent' : live ? 'default' : 'simple';
+    const renderer = this.json || (options.liveOnly && !live) ? 'silent' : live ? 'default' : 'simple';
     const listr = new Listr<Ctx, 'default' | 'simple' | 'silent', 'simple'>(list, {
       ctx,
       renderer,

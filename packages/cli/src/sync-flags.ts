@@ -76,6 +76,22 @@ export function summaryLine(s: TransferSummary): string {
   return `${s.files} files · ${moved} · ${formatBytes(s.bytesSkipped)} skipped · ${s.durationMs} ms`;
 }
 
+/**
+ * Runs a sync function with its steps shown as listr2 tasks (by `show`, the command's `tasks`), and answers its
+ * result: the function reports through `onStep`/`onProgress`, the tasks follow.
+ */
+export async function withSteps<R>(
+  show: (tasks: ListrTask[]) => Promise<unknown>,
+  steps: { id: SyncStep; title: string }[],
+  run: (hooks: Pick<SyncOptions, 'onStep' | 'onProgress'>) => Promise<R>,
+): Promise<R> {
+  const tasks = syncTasks(steps);
+  const running = run({ onStep: tasks.onStep, onProgress: tasks.onProgress });
+  running.then(tasks.finish, tasks.fail);
+  await Promise.allSettled([show(tasks.tasks)]);
+  return running;
+}
+
 interface Waiting {
   promise: Promise<string | undefined>;
   resolve: (detail: string | undefined) => void;

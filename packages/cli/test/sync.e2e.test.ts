@@ -4,11 +4,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, reyna, tempDir } from './_reyna.js';
 import { need } from './_services.js';
 
 const built = need('the built reyna CLI', existsSync(join(bin, '../../dist/commands/push.js')), 'run `npm run build`');
+const pty = need('script(1), for a pseudo-terminal', existsSync('/usr/bin/script'), 'install util-linux');
 const home = tempDir('reyna-sync-e2e-');
 let server: ChildProcess | undefined;
 let url = '';
@@ -122,7 +124,15 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     const second = await ok(['push'], a);
     expect(second.summary).toMatchObject({ transferred: 1, bytesSent: '<h1>hello again</h1>\n'.length });
 
-    expect(await ok(['status'], b)).toMatchObject({ serverMoved: true, clean: true });
+    expect(await ok(['status'], b)).toMatchObject({
+      serverMoved: true,
+      clean: true,
+      remote: { added: [], modified: ['index.html'], deleted: [] },
+      conflicts: [],
+    });
+    const moved = await reyna(['status'], { cwd: b, home, env: as(owner) });
+    expect(moved.stdout).toContain(`The server moved on to ${second.revision} (1 file changed there)`);
+    expect(moved.stdout).toMatch(/^ {2}modified {2}index\.html$/m);
     const pulled = await ok(['pull'], b);
     expect(pulled.revision).toBe(second.revision);
     expect(read(b, 'index.html')).toEqual(read(a, 'index.html'));
@@ -130,6 +140,53 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     const list = await ok(['apps', 'list'], home);
     expect(list.apps.map((x: { id: string }) => x.id)).toContain(appId);
   }, 60_000);
+
+  it('status answers without loading oclif, exactly as the oclif command does', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-fast' }), 'x.txt': 'x' });
+    await ok(['apps', 'create'], a);
+    await ok(['push'], a);
+    writeFileSync(join(a, 'y.txt'), 'y');
+    const tracer = join(bin, '../../test/fixtures/trace-loads.mjs');
+    const both = async (args: string[], cwd: string) => {
+      const trace = join(home, `trace-${++n}.txt`);
+      const fast = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', tracer, bin, ...args], {
+          cwd,
+          env: cleanEnv(home, { ...as(owner), REYNA_TRACE_FILE: trace }),
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => (stdout += d));
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      const slow = await reyna(args, { cwd, home, env: { ...as(owner), REYNA_NO_FAST_PATH: '1' } });
+      return { fast, slow, loaded: readFileSync(trace, 'utf8') };
+    };
+    const json = await both(['status', '--json'], a);
+    expect(json.loaded).not.toContain('/@oclif/core/');
+    const { hashed: _h1, ...fastJson } = JSON.parse(json.fast.stdout);
+    const { hashed: _h2, ...slowJson } = JSON.parse(json.slow.stdout);
+    expect(fastJson).toEqual(slowJson);
+    expect(fastJson).toMatchObject({ added: ['y.txt'], clean: false });
+    const text = await both(['status'], a);
+    expect(text.loaded).not.toContain('/@oclif/core/');
+    expect(text.fast.stdout).toBe(text.slow.stdout);
+    expect(text.fast.stdout).toMatch(/added\s+y\.txt/);
+    // Errors: the same document, message and exit code.
+    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-unlinked' }) });
+    const failed = await both(['status', '--json'], unlinked);
+    expect(failed.fast.code).toBe(1);
+    expect(failed.slow.code).toBe(1);
+    expect(JSON.parse(failed.fast.stdout)).toEqual(JSON.parse(failed.slow.stdout));
+    expect(JSON.parse(failed.fast.stdout).error.code).toBe('E_NOT_LINKED');
+    const failedText = await both(['status'], unlinked);
+    expect(failedText.fast.stderr).toBe(failedText.slow.stderr);
+    // Anything but the plain flags goes to oclif.
+    const help = await both(['status', '--help'], a);
+    expect(help.loaded).toContain('/@oclif/core/');
+    expect(help.fast.stdout).toBe(help.slow.stdout);
+  }, 90_000);
 
   it('two copies push on the same base: the second gets the conflict and loses nothing', async () => {
     const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-two' }), 'x.txt': 'x' });
@@ -171,6 +228,109 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(read(b, 'page.txt').toString()).toBe('local edit');
     await ok(['pull', '--force'], b);
     expect(read(b, 'page.txt').toString()).toBe('v2 from a');
+  }, 60_000);
+
+  it('link: an empty directory becomes a copy; an app directory keeps its changes and pushes them on top', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'v1', 'extra.txt': 'e' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    const head = (await ok(['push'], a)).revision as string;
+
+    const empty = dir();
+    const human = await reyna(['link', appId], { cwd: empty, home, env: as(owner) });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain(`Linked ./ to e2e-link (${appId}) at ${head}`);
+    expect(human.stdout).toContain('Wrote 3 files from the server.');
+    for (const p of ['reyna.json', 'page.txt', 'extra.txt']) expect(read(empty, p)).toEqual(read(a, p));
+    expect(await ok(['status'], empty)).toMatchObject({ clean: true, serverMoved: false, base: head });
+
+    const existing = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'mine', 'new.txt': 'n' });
+    const linked = await ok(['link', appId], existing);
+    expect(linked.plan).toMatchObject({ write: [{ path: 'extra.txt' }], linked: false });
+    const st = await reyna(['status'], { cwd: existing, home, env: as(owner) });
+    expect(st.stdout).toMatch(/added\s+new\.txt/);
+    expect(st.stdout).toMatch(/modified\s+page\.txt/);
+    expect(st.stdout).not.toMatch(/extra\.txt/);
+    expect((await ok(['pull'], existing)).upToDate).toBe(true);
+    const pushed = await ok(['push'], existing);
+    expect(pushed.plan.parent).toBe(head);
+    const pulled = await ok(['pull'], empty);
+    expect(read(empty, 'page.txt').toString()).toBe('mine');
+    expect(read(empty, 'new.txt').toString()).toBe('n');
+    expect(pulled.revision).toBe(pushed.revision);
+
+    const other = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link-other' }) });
+    const otherId = (await ok(['apps', 'create'], other)).app.id as string;
+    const refused = await run(['link', otherId], existing);
+    expect(refused.code).toBe(1);
+    expect(refused.json.error).toMatchObject({ code: 'E_ALREADY_LINKED' });
+    expect(refused.json.error.hint).toContain('--force');
+    expect((await ok(['link', otherId, '--force'], existing)).app.id).toBe(otherId);
+    expect(JSON.parse(read(existing, 'reyna.json').toString()).appId).toBe(otherId);
+  }, 90_000);
+
+  it('pull --watch (spawned) pulls a revision another copy pushes, until it is stopped', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-watch' }), 'w.txt': 'one' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const b = join(home, `clone${++n}`);
+    await ok(['clone', appId, b], home);
+    const child = spawn(process.execPath, [bin, 'pull', '--watch', '--json'], {
+      cwd: b,
+      env: cleanEnv(home, as(owner)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const events: { event: string; revision: string; upToDate: boolean }[] = [];
+    let wake = () => {};
+    let buffer = '';
+    child.stdout.on('data', (d) => {
+      buffer += d;
+      for (let end = buffer.indexOf('\n'); end !== -1; end = buffer.indexOf('\n')) {
+        events.push(JSON.parse(buffer.slice(0, end)));
+        buffer = buffer.slice(end + 1);
+        wake();
+      }
+    });
+    const until = async (test: () => boolean, what: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!test()) {
+        if (Date.now() > deadline) throw new Error(`pull --watch: no ${what} in 30 s`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 250);
+        });
+      }
+    };
+    try {
+      // The first pull, as the stream opens: nothing new yet.
+      await until(() => events.length > 0, 'first pull');
+      expect(events[0]).toMatchObject({ event: 'pull', upToDate: true });
+      writeFileSync(join(a, 'w.txt'), 'two');
+      const pushed = await ok(['push'], a);
+      await until(() => events.some((e) => e.revision === pushed.revision), 'pull of the new revision');
+      expect(read(b, 'w.txt').toString()).toBe('two');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    await exited;
+    expect(await ok(['status'], b)).toMatchObject({ clean: true, serverMoved: false });
+  }, 90_000);
+
+  it('apps delete needs --yes, removes the app, and its copies say so', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-doomed' }), 'x.txt': 'x' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    const unconfirmed = await run(['apps', 'delete', appId], home);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.json.error).toMatchObject({ code: 'E_CONFIRM' });
+    expect(unconfirmed.json.error.hint).toContain('--yes');
+    const deleted = await ok(['apps', 'delete', appId, '--yes'], home);
+    expect(deleted.app).toMatchObject({ id: appId, name: 'e2e-doomed' });
+    expect((await ok(['apps', 'list'], home)).apps.map((x: { id: string }) => x.id)).not.toContain(appId);
+    const gone = await run(['status'], a);
+    expect(gone.code).toBe(1);
+    expect(gone.json.error.code).toBe('E_NOT_FOUND');
+    expect((await run(['apps', 'delete', appId, '--yes'], home)).json.error.code).toBe('E_NOT_FOUND');
   }, 60_000);
 
   it('a push killed mid-upload (SIGKILL) leaves no revision; run again, it uploads only the rest', async () => {
@@ -267,11 +427,148 @@ describe.runIf(built)('reyna bucket (the real binary and server)', () => {
     expect(Buffer.from(doc.objects.find((o: { key: string }) => o.key === 'a.txt').data, 'base64').toString()).toBe(
       'alpha 2',
     );
-
-    const blob = dir({ 'x.bin': randomBytes(1000) });
-    const put = await ok(['blob', 'put', join(blob, 'x.bin')], home);
-    const sha = put.blobs[0].sha256 as string;
-    await ok(['blob', 'get', sha, '-o', join(blob, 'back.bin')], home);
-    expect(read(blob, 'back.bin')).toEqual(read(blob, 'x.bin'));
   }, 90_000);
+
+  it('bucket put (with and without --key), ls of buckets and by prefix, share --write, rm', async () => {
+    const files = dir({ 'cat.jpg': randomBytes(3000), 'notes.md': '# notes\n', 'song.bin': randomBytes(100) });
+    await ok(['bucket', 'create', 'album'], home);
+    const plain = await ok(['bucket', 'put', 'album', join(files, 'cat.jpg')], home);
+    expect(plain.object).toMatchObject({ key: 'cat.jpg', size: 3000, contentType: 'image/jpeg' });
+    expect(plain.summary).toMatchObject({ files: 1, transferred: 1, bytesSent: 3000 });
+    const keyed = await ok(['bucket', 'put', 'album', join(files, 'notes.md'), '--key', '2024/notes.md'], home);
+    expect(keyed.object).toMatchObject({ key: '2024/notes.md', contentType: 'text/markdown; charset=utf-8' });
+    const human = await reyna(['bucket', 'put', 'album', join(files, 'cat.jpg'), '--key', '2024/cat.jpg'], {
+      cwd: home,
+      home,
+      env: as(owner),
+    });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('album/2024/cat.jpg');
+    // The same bytes are on the server already: nothing is sent again.
+    expect(human.stdout).toMatch(/1 files · 0 sent \(0 B\) · 2\.9 KiB skipped/);
+
+    const buckets = await ok(['bucket', 'ls'], home);
+    expect(buckets.buckets).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'album', access: 'owner' })]),
+    );
+    const listed = await reyna(['bucket', 'ls'], { cwd: home, home, env: as(owner) });
+    expect(listed.stdout).toMatch(/^album\s+owner\s+\S+$/m);
+    const prefixed = await ok(['bucket', 'ls', 'album', '--prefix', '2024/'], home);
+    expect(prefixed.objects.map((o: { key: string }) => o.key)).toEqual(['2024/cat.jpg', '2024/notes.md']);
+    const prefixedText = await reyna(['bucket', 'ls', 'album', '--prefix', '2024/'], {
+      cwd: home,
+      home,
+      env: as(owner),
+    });
+    expect(
+      prefixedText.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).pop()),
+    ).toEqual(['2024/cat.jpg', '2024/notes.md']);
+    const got = await reyna(['bucket', 'get', 'album', '2024/notes.md'], { cwd: home, home, env: as(owner) });
+    expect(got.stdout).toBe('# notes\n');
+
+    // A writer may put; the bucket shows in their list as shared for writing.
+    const erin = (await ok(['server', 'token', 'create', '--user', 'erin'], home)).token as string;
+    await ok(['bucket', 'share', 'album', 'erin', '--write'], home);
+    expect((await ok(['bucket', 'ls'], home, erin)).buckets).toEqual([
+      expect.objectContaining({ name: 'album', access: 'write' }),
+    ]);
+    const byErin = await ok(['bucket', 'put', 'album', join(files, 'song.bin'), '--key', 'erin/song.bin'], home, erin);
+    expect(byErin.object).toMatchObject({ key: 'erin/song.bin', size: 100 });
+    expect((await ok(['bucket', 'ls', 'album', '--prefix', 'erin/'], home)).objects).toHaveLength(1);
+    // Only the owner deletes the bucket.
+    const notHers = await run(['bucket', 'rm', 'album'], home, erin);
+    expect(notHers.code).toBe(1);
+    await ok(['bucket', 'rm', 'album'], home);
+    expect((await ok(['bucket', 'ls'], home)).buckets.map((b: { name: string }) => b.name)).not.toContain('album');
+    const after = await run(['bucket', 'ls', 'album'], home);
+    expect(after.json.error.code).toBe('E_BUCKET_NOT_FOUND');
+  }, 90_000);
+
+  it.runIf(pty)(
+    'a large blob put, bucket put and bucket get show progress on a terminal and end with a summary line',
+    async () => {
+      const big = randomBytes(8 * 1024 * 1024);
+      const d = dir({ 'big.bin': big });
+      // Under script(1) the CLI has a pseudo-terminal, and renders progress as it would for a person.
+      const tty = (args: string[]) =>
+        new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+          const line = [process.execPath, bin, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+          // A pseudo-terminal starts 0 columns wide; give it a person's.
+          const child = spawn('script', ['-qec', `stty cols 160 rows 40; ${line}`, '/dev/null'], {
+            cwd: d,
+            env: cleanEnv(home, as(owner)),
+          });
+          let out = '';
+          child.stdout.on('data', (chunk) => (out += chunk));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, out }));
+        });
+      const plain = (text: string) =>
+        stripVTControlCharacters(text)
+          .replaceAll('\r', '')
+          .replace(/\b\d+ ms\b/g, '<n> ms');
+
+      const put = await tty(['blob', 'put', 'big.bin']);
+      expect(put.code).toBe(0);
+      const putOut = plain(put.out);
+      expect(putOut).toMatch(/Hash files: 1 file hashed/);
+      expect(putOut).toMatch(/Upload: 1 file\b/);
+      expect(putOut).toContain(`${createHash('sha256').update(big).digest('hex')}  big.bin`);
+      expect(putOut).toContain('1 files · 1 sent (8.0 MiB) · 0 B skipped · <n> ms');
+
+      await ok(['bucket', 'create', 'large'], home);
+      // Not a terminal: plain step lines, and the same summary, the bytes being on the server already.
+      const bucketPut = await reyna(['bucket', 'put', 'large', 'big.bin'], { cwd: d, home, env: as(owner) });
+      expect(bucketPut.code).toBe(0);
+      expect(plain(bucketPut.stdout).trim().split('\n').at(-1)).toBe(
+        '1 files · 0 sent (0 B) · 8.0 MiB skipped · <n> ms',
+      );
+
+      const get = await tty(['bucket', 'get', 'large', 'big.bin', '-o', 'back.bin']);
+      expect(get.code).toBe(0);
+      const getOut = plain(get.out);
+      expect(getOut).toMatch(/Download: 1 file\b/);
+      expect(getOut).toContain(`✔ ${big.length} bytes → ${join(d, 'back.bin')}`);
+      expect(getOut).toContain('1 files · 1 received (8.0 MiB) · 0 B skipped · <n> ms');
+      expect(read(d, 'back.bin').equals(big)).toBe(true);
+    },
+    90_000,
+  );
+
+  it('blob put, ls (rows, --limit, --prefix, --json) and get', async () => {
+    const carol = (await ok(['server', 'token', 'create', '--user', 'carol'], home)).token as string;
+    const blob = dir({ 'x.bin': randomBytes(1000), 'y.txt': 'why\n', 'z.txt': 'zed\n' });
+    const files = ['x.bin', 'y.txt', 'z.txt'].map((f) => join(blob, f));
+    const put = await ok(['blob', 'put', ...files], home, carol);
+    const shas = (put.blobs as { sha256: string }[]).map((b) => b.sha256);
+    expect(shas).toEqual(files.map((f) => createHash('sha256').update(readFileSync(f)).digest('hex')));
+
+    const human = await reyna(['blob', 'ls'], { cwd: home, home, env: as(carol) });
+    expect(human.code).toBe(0);
+    const rows = human.stdout.trim().split('\n');
+    expect(rows.map((r) => r.split(/\s+/)[0])).toEqual([...shas].sort());
+    expect(rows.find((r) => r.startsWith(shas[0] as string))).toMatch(/1000 B\s+\d{4}-\d\d-\d\dT/);
+    expect(human.stderr).toMatch(/3 blobs, 1008 B/);
+
+    const limited = await ok(['blob', 'ls', '--limit', '2'], home, carol);
+    expect(limited.blobs).toHaveLength(2);
+    expect(limited.more).toBe(true);
+    const limitedText = await reyna(['blob', 'ls', '--limit', '2'], { cwd: home, home, env: as(carol) });
+    expect(limitedText.stderr).toMatch(/--limit/);
+    const byPrefix = await ok(['blob', 'ls', '--prefix', (shas[1] as string).slice(0, 8)], home, carol);
+    expect(byPrefix.blobs.map((b: { sha256: string }) => b.sha256)).toEqual([shas[1]]);
+    expect(byPrefix.blobs[0]).toMatchObject({ size: 4 });
+    const bad = await run(['blob', 'ls', '--prefix', 'not-hex'], home, carol);
+    expect(bad.code).toBe(2);
+    expect(bad.json.error.code).toBe('E_INVALID_INPUT');
+    // Another user's list is theirs alone.
+    const bob = (await ok(['server', 'token', 'create', '--user', 'dave'], home)).token as string;
+    expect((await ok(['blob', 'ls'], home, bob)).blobs).toEqual([]);
+
+    await ok(['blob', 'get', shas[0] as string, '-o', join(blob, 'back.bin')], home, carol);
+    expect(read(blob, 'back.bin')).toEqual(read(blob, 'x.bin'));
+  }, 60_000);
 });

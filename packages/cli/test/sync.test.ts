@@ -1,4 +1,6 @@
 // The sync and bucket clients of @reyna/core against the studio server in the same process: fetch is app.request.
+
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,6 +8,7 @@ import {
   createBucket,
   getObject,
   linkBucket,
+  listBlobs,
   listObjects,
   putBlobs,
   putObject,
@@ -13,7 +16,8 @@ import {
   syncBucket,
   unlinkBucket,
 } from '@reyna/core/buckets';
-import { cloneApp, createApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
+import { encodeBlobBatch } from '@reyna/core/protocol';
+import { cloneApp, createApp, linkApp, pull, push, type SyncOptions, status, watchPull } from '@reyna/core/sync';
 import { createServer, openBackends } from '@reyna/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -138,6 +142,41 @@ describe('push, clone, pull, status', () => {
     expect(pushed.plan.parent).toBe(fromA.revision);
   });
 
+  it('status lists what changed on the server since the last sync, and what changed on both sides', async () => {
+    const { root: a, appId } = await newApp({ 'keep.txt': 'k', 'edit.txt': 'e1', 'both.txt': 'b1', 'gone.txt': 'g' });
+    const first = await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    requests.length = 0;
+    expect(await status(opts(b))).toMatchObject({
+      serverMoved: false,
+      remote: { added: [], modified: [], deleted: [] },
+      conflicts: [],
+    });
+    // Up to date: no manifest is fetched.
+    expect(requests.map((r) => r.path)).toEqual([`/v1/apps/${appId}`]);
+    writeFileSync(join(a, 'edit.txt'), 'e2');
+    writeFileSync(join(a, 'both.txt'), 'b2 from a');
+    writeFileSync(join(a, 'new.txt'), 'n');
+    rmSync(join(a, 'gone.txt'));
+    const second = await push(opts(a));
+    writeFileSync(join(b, 'both.txt'), 'b2 from b');
+    writeFileSync(join(b, 'mine.txt'), 'm');
+    const st = await status(opts(b));
+    expect(st).toMatchObject({
+      base: first.revision,
+      head: second.revision,
+      serverMoved: true,
+      added: ['mine.txt'],
+      modified: ['both.txt'],
+      deleted: [],
+      remote: { added: ['new.txt'], modified: ['both.txt', 'edit.txt'], deleted: ['gone.txt'] },
+      conflicts: ['both.txt'],
+    });
+    // The conflicts are the ones pull stops on.
+    expect((await pull(opts(b)).catch((x) => x)).details.conflicts).toEqual(st.conflicts);
+  });
+
   it('refuses a pull that would overwrite local edits, listing them; --force takes the server’s', async () => {
     const { root: a, appId } = await newApp({ 'x.txt': 'x1', 'gone.txt': 'g' });
     await push(opts(a));
@@ -190,6 +229,38 @@ describe('push, clone, pull, status', () => {
     expect(again.revision).toBeTruthy();
   });
 
+  it('pull writes whole files only: a pull that fails midway leaves old or new files, no temp files', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) files[`p/${String(i).padStart(2, '0')}.txt`] = `old ${i} `.repeat(100);
+    const { root: a, appId } = await newApp(files);
+    const first = await push(opts(a));
+    const b = join(home, `b${++n}`);
+    await cloneApp(opts(home, { appId, dir: b }));
+    for (const path of Object.keys(files)) writeFileSync(join(a, path), `new ${path} `.repeat(120));
+    const second = await push(opts(a));
+    let blobsLeft = 5;
+    const dying: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (/\/v1\/blobs\/[0-9a-f]{64}$/.test(new URL(String(input)).pathname) && blobsLeft-- <= 0)
+        throw new TypeError('fetch failed');
+      return fetch(input, init);
+    }) as Fetch;
+    const err = await pull(opts(b, { fetch: dying, concurrency: 1, attempts: 1 })).catch((x) => x);
+    expect(err.code).toBe('E_SERVER_UNREACHABLE');
+    const contents = Object.keys(files).map((path) => read(b, path).toString());
+    const fresh = contents.filter((text, i) => text === `new ${Object.keys(files)[i]} `.repeat(120));
+    const stale = contents.filter((text, i) => text === files[Object.keys(files)[i] as string]);
+    expect([fresh.length, stale.length]).toEqual([5, 15]);
+    const { readdirSync } = await import('node:fs');
+    const everything = readdirSync(b, { recursive: true }).map(String);
+    expect(everything.filter((f) => f.includes('.reyna-') && f.endsWith('.tmp'))).toEqual([]);
+    // The copy still says it is at the first revision; the next pull finishes the job.
+    expect((await status(opts(b))).base).toBe(first.revision);
+    const again = await pull(opts(b));
+    expect(again.revision).toBe(second.revision);
+    expect(again.summary.transferred).toBe(15);
+    for (const path of Object.keys(files)) expect(read(b, path)).toEqual(read(a, path));
+  });
+
   it('pull --watch follows server events and pulls each new revision', async () => {
     const { root: a, appId } = await newApp({ 'w.txt': 'one' });
     await push(opts(a));
@@ -219,7 +290,189 @@ describe('push, clone, pull, status', () => {
   });
 });
 
+async function newUser(name: string): Promise<string> {
+  const made = await app.request('/v1/tokens', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ user: name }),
+  });
+  return (await made.json()).token as string;
+}
+
+describe('link', () => {
+  it('makes an empty directory a working copy of the head, like clone into "."', async () => {
+    const { root: a, appId } = await newApp({ 'index.html': '<p>hi</p>', 'run.sh': '#!/bin/sh\n' });
+    chmodSync(join(a, 'run.sh'), 0o755);
+    const first = await push(opts(a));
+    const b = dir();
+    const linked = await linkApp(opts(b, { appId } as Partial<SyncOptions>) as SyncOptions & { appId: string });
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['index.html', 'reyna.json', 'run.sh']);
+    expect(linked.plan.changes).toEqual({ added: [], changed: [], removed: [] });
+    for (const p of ['index.html', 'reyna.json', 'run.sh']) expect(read(b, p)).toEqual(read(a, p));
+    expect(statSync(join(b, 'run.sh')).mode & 0o111).not.toBe(0);
+    expect(await status(opts(b))).toMatchObject({ clean: true, serverMoved: false, base: first.revision });
+    expect((await pull(opts(b))).upToDate).toBe(true);
+    // Linking it again changes nothing; linking it to another app needs force.
+    const again = await linkApp({ ...opts(b), appId });
+    expect(again.plan).toMatchObject({ linked: true, write: [] });
+    const other = await newApp({ 'o.txt': 'o' });
+    const refused = await linkApp({ ...opts(b), appId: other.appId }).catch((x) => x);
+    expect(refused).toMatchObject({ code: 'E_ALREADY_LINKED', details: { appId } });
+    expect(refused.hint).toContain('--force');
+    expect(JSON.parse(read(b, 'reyna.json').toString()).appId).toBe(appId);
+    const forced = await linkApp({ ...opts(b), appId: other.appId, force: true });
+    expect(forced.head).toBeNull();
+    expect(JSON.parse(read(b, 'reyna.json').toString()).appId).toBe(other.appId);
+    // The other app has no revision yet: everything here is a local change, and push sends it.
+    const st = await status(opts(b));
+    expect(st.added).toEqual(['index.html', 'reyna.json', 'run.sh']);
+    expect((await push(opts(b))).plan.parent).toBeNull();
+  });
+
+  it('links an existing app directory: status shows real differences, pull stops only on real collisions, push goes on top', async () => {
+    const { root: a, appId } = await newApp({
+      'same.txt': 'same',
+      'edit.txt': 'v1',
+      'theirs.txt': 'only on the server',
+    });
+    const head = (await push(opts(a))).revision;
+    // A directory holding its own version of the app: one file edited, one added, one it lacks, no appId.
+    const mine = () =>
+      dir({
+        'reyna.json': JSON.stringify({ name: 'my-copy' }),
+        'same.txt': 'same',
+        'edit.txt': 'my edit',
+        'mine.txt': 'only here',
+      });
+    const b = mine();
+    const linked = await linkApp({ ...opts(b), appId });
+    expect(linked.head).toBe(head);
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['theirs.txt']);
+    expect(read(b, 'theirs.txt').toString()).toBe('only on the server');
+    expect(JSON.parse(read(b, 'reyna.json').toString())).toMatchObject({ name: 'my-copy', appId });
+    const st = await status(opts(b));
+    expect(st).toMatchObject({
+      base: head,
+      serverMoved: false,
+      added: ['mine.txt'],
+      modified: ['edit.txt', 'reyna.json'],
+      deleted: [],
+    });
+    expect(linked.plan.changes).toEqual({ added: st.added, changed: st.modified, removed: st.deleted });
+    const pulled = await pull(opts(b));
+    expect(pulled.upToDate).toBe(true);
+    expect(read(b, 'edit.txt').toString()).toBe('my edit');
+
+    // The server moves on: a file only the server changed comes in; one both changed stops the pull.
+    const c = mine();
+    await linkApp({ ...opts(c), appId });
+    writeFileSync(join(a, 'same.txt'), 'same, v2');
+    writeFileSync(join(a, 'edit.txt'), 'v2');
+    const moved = await push(opts(a));
+    const err = await pull(opts(c)).catch((x) => x);
+    expect(err).toMatchObject({ code: 'E_PULL_CONFLICT', details: { conflicts: ['edit.txt'] } });
+
+    // b pushes on top of the head it was linked at… after pulling what moved.
+    expect((await push(opts(b)).catch((x) => x)).code).toBe('E_PUSH_CONFLICT');
+    writeFileSync(join(b, 'edit.txt'), 'v1');
+    await pull(opts(b, { force: true } as Partial<SyncOptions>));
+    writeFileSync(join(b, 'mine.txt'), 'only here, pushed');
+    const pushed = await push(opts(b));
+    expect(pushed.plan.parent).toBe(moved.revision);
+    const rev = await (
+      await app.request(`/v1/apps/${appId}/revisions/${pushed.revision}`, {
+        headers: { authorization: `Bearer ${ownerToken}` },
+      })
+    ).json();
+    expect(Object.keys(rev.files).sort()).toEqual(['edit.txt', 'mine.txt', 'reyna.json', 'same.txt', 'theirs.txt']);
+    expect(read(b, 'same.txt').toString()).toBe('same, v2');
+  });
+
+  it('links a directory without reyna.json: it comes from the server', async () => {
+    const { root: a, appId } = await newApp({ 'x.txt': 'x' });
+    await push(opts(a));
+    const b = dir({ 'notes.txt': 'mine' });
+    const linked = await linkApp({ ...opts(b), appId });
+    expect(linked.plan.write.map((w) => w.path)).toEqual(['reyna.json', 'x.txt']);
+    expect(read(b, 'reyna.json')).toEqual(read(a, 'reyna.json'));
+    expect(await status(opts(b))).toMatchObject({ added: ['notes.txt'], modified: [], deleted: [] });
+  });
+});
+
 describe('blobs and buckets', () => {
+  it('reports progress inside a large blob, up and down, not only when it is done', async () => {
+    const big = Buffer.alloc(6 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    const file = join(dir({ 'big.bin': big }), 'big.bin');
+    const ups: number[] = [];
+    const steps: string[] = [];
+    const put = await putBlobs({
+      ...opts(home),
+      files: [file],
+      onProgress: (p) => ups.push(p.bytes),
+      onStep: (step, state) => steps.push(`${step}:${state}`),
+    });
+    expect(put.summary).toMatchObject({ transferred: 1, bytesSent: big.length });
+    expect(steps).toEqual(['scan:start', 'scan:done', 'compare:start', 'compare:done', 'upload:start', 'upload:done']);
+    expect(ups.at(-1)).toBe(big.length);
+    expect(ups.filter((b) => b > 0 && b < big.length).length).toBeGreaterThan(3);
+    expect(ups).toEqual([...ups].sort((a, b) => a - b));
+
+    await createBucket(opts(home, { name: 'large' } as never));
+    await putObject(opts(home, { name: 'large', file, key: 'big.bin' } as never));
+    const downs: number[] = [];
+    const got = await getObject({
+      ...opts(home),
+      name: 'large',
+      key: 'big.bin',
+      output: join(home, 'big.copy'),
+      onProgress: (p) => downs.push(p.bytes),
+    });
+    expect(got.summary).toMatchObject({ files: 1, transferred: 1, bytesReceived: big.length });
+    // Buffer.equals: a deep toEqual of 6 MiB takes longer than the test may.
+    expect(read(home, 'big.copy').equals(big)).toBe(true);
+    expect(downs.at(-1)).toBe(big.length);
+    expect(downs.filter((b) => b > 0 && b < big.length).length).toBeGreaterThan(0);
+  });
+
+  it('lists your blobs across pages, up to a limit, by hash prefix', async () => {
+    const token = await newUser('lister');
+    const texts = Array.from({ length: 1005 }, (_, i) => `blob number ${i}`);
+    const body = encodeBlobBatch(
+      texts.map((t) => ({ sha256: createHash('sha256').update(t).digest('hex'), data: Buffer.from(t) })),
+    );
+    const up = await app.request('/v1/blobs/batch', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/vnd.reyna.blobs' },
+      body,
+    });
+    expect(up.status).toBe(200);
+    const as = (more: object) => opts(home, { token, ...more } as never);
+    requests.length = 0;
+    const all = await listBlobs(as({}));
+    expect(all.blobs).toHaveLength(1005);
+    expect(all.more).toBe(false);
+    expect(all.totalBytes).toBe(texts.reduce((n, t) => n + t.length, 0));
+    const hashes = all.blobs.map((b) => b.sha256);
+    expect(hashes).toEqual([...hashes].sort());
+    expect(new Set(hashes).size).toBe(1005);
+    expect(requests.filter((r) => r.path === '/v1/blobs')).toHaveLength(2);
+
+    const some = await listBlobs(as({ limit: 1002 }));
+    expect(some.blobs.map((b) => b.sha256)).toEqual(hashes.slice(0, 1002));
+    expect(some.more).toBe(true);
+    const exact = await listBlobs(as({ limit: 1005 }));
+    expect(exact).toMatchObject({ more: false });
+
+    const one = hashes[500] as string;
+    const found = await listBlobs(as({ prefix: one.slice(0, 10).toUpperCase() }));
+    expect(found.blobs.map((b) => b.sha256)).toContain(one);
+    expect(found.blobs.every((b) => b.sha256.startsWith(one.slice(0, 10)))).toBe(true);
+    const bad = await listBlobs(as({ prefix: 'xyz' })).catch((x) => x);
+    expect(bad).toMatchObject({ code: 'E_INVALID_INPUT' });
+    expect(bad.hint).toMatch(/hex/);
+  });
+
   it('puts blobs once, syncs a directory up and down with only changes, shares and links', async () => {
     const put = await putBlobs(opts(home, { files: [join(dir({ 'one.bin': binary }), 'one.bin')] } as never));
     expect(put.blobs[0]).toMatchObject({ size: binary.length });
@@ -255,12 +508,7 @@ describe('blobs and buckets', () => {
     expect(d2.plan).toMatchObject({ transfer: [], remove: ['extra.txt'], unchanged: 2 });
 
     // Share read-only with bob: he reads, he cannot write.
-    const made = await app.request('/v1/tokens', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'bob' }),
-    });
-    const bob = (await made.json()).token as string;
+    const bob = await newUser('bob');
     await shareBucket(opts(home, { name: 'media', user: 'bob', access: 'read' } as never));
     const asBob = (more: object) => opts(home, { token: bob, ...more } as never);
     const got = await getObject(asBob({ name: 'media', key: 'sub/b.bin' }));

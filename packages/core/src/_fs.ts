@@ -40,15 +40,16 @@ export async function writeFileAtomic(path: string, data: Buffer | string, mode 
   const tmp = `${path}.reyna-${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
   try {
-    await handle.writeFile(data);
-    await handle.chmod(mode);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(data);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(tmp, path);
   } catch (error) {
+    // A disk that fills up, or a directory where the file goes: leave no temp file behind.
     await rm(tmp, { force: true });
     throw error;
   }

@@ -6,6 +6,8 @@ export interface RouteSpec {
   path: string;
   summary: string;
   body?: z.ZodType;
+  /** Query parameters, each optional. */
+  query?: z.ZodObject;
   /** Content type of a raw (non-JSON) request body. */
   rawBody?: string;
   response?: z.ZodType;
@@ -48,12 +50,14 @@ export function buildOpenApi(specs: readonly RouteSpec[], version: string): Reco
   };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of specs) {
-    const parameters = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    const parameters: Record<string, unknown>[] = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
       in: 'path',
       required: true,
       schema: { type: 'string' },
     }));
+    for (const [name, field] of Object.entries(spec.query?.shape ?? {}))
+      parameters.push({ name, in: 'query', required: false, schema: schema(field as z.ZodType, 'input') });
     const responses: Record<string, unknown> = {
       [String(spec.status ?? (spec.response || spec.rawResponse ? 200 : 204))]: {
         description: 'OK',

@@ -7,6 +7,8 @@ import {
   BLOB_BATCH_TYPE,
   BlobBatchResponse,
   BlobInfo,
+  BlobList,
+  BlobListQuery,
   Bucket,
   BucketExport,
   BucketList,
@@ -545,6 +547,25 @@ export function createServer(options: ServerOptions) {
         etag: `"${sha}"`,
         'cache-control': 'private, max-age=31536000, immutable',
       });
+    },
+  );
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/blobs',
+      summary: 'Your blobs in hash order, a page at a time (?prefix=&cursor=&limit=, default 100, at most 1000)',
+      query: BlobListQuery,
+      response: BlobList,
+    },
+    async (c) => {
+      const parsed = BlobListQuery.safeParse(c.req.query());
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        throw badInput(`${first?.path.join('.') || 'query'}: ${first?.message ?? 'invalid'}`);
+      }
+      const { prefix, cursor, limit } = parsed.data;
+      return c.json(await store.listBlobs(me(c).id, prefix, cursor, limit));
     },
   );
 

@@ -2,6 +2,7 @@ import type {
   Access,
   App,
   BatchOp,
+  BlobEntry,
   Bucket,
   BucketObject,
   Build,
@@ -73,6 +74,13 @@ export interface Store {
   addBlobs(userId: string, blobs: { sha256: string; size: number }[], quotas: Quotas): Promise<boolean[]>;
   /** The blob's size when this user may read it (uploaded it, or it is in a bucket shared with them). */
   blobSize(userId: string, sha256: string): Promise<number | undefined>;
+  /** The blobs this user holds, in hash order, `limit` a page after `cursor` (the last hash of the page before). */
+  listBlobs(
+    userId: string,
+    prefix: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ blobs: BlobEntry[]; cursor: string | null }>;
 
   createBucket(userId: string, name: string, quotas: Quotas): Promise<Bucket>;
   listBuckets(userId: string): Promise<Bucket[]>;

@@ -339,6 +339,44 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect((await alice.post('/v1/blobs/batch', 'not a header\n')).body.error.code).toBe('E_BAD_BATCH');
       expect(await h.blobs.has(sha256(good))).toBe(false);
     });
+
+    it('lists your blobs in hash order, a page at a time, by prefix, and no one else’s', async () => {
+      const dora = client(() => h.app, (await owner.post('/v1/tokens', { user: 'dora' })).body.token);
+      const texts = ['d1', 'd2', 'd3', 'd4', 'd5 longer'];
+      for (const t of texts) await upload(dora, t);
+      const sorted = texts
+        .map((t) => ({ sha256: sha256(t), size: Buffer.byteLength(t) }))
+        .sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+      const seen: { sha256: string; size: number; createdAt: string }[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const r = await dora.get(`/v1/blobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(r.status).toBe(200);
+        expect(r.body.blobs.length).toBeLessThanOrEqual(2);
+        seen.push(...r.body.blobs);
+        cursor = r.body.cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(seen.map(({ sha256, size }) => ({ sha256, size }))).toEqual(sorted);
+      for (const b of seen) expect(Date.parse(b.createdAt)).not.toBeNaN();
+      const all = await dora.get('/v1/blobs');
+      expect(all.body).toMatchObject({ cursor: null });
+      expect(all.body.blobs).toHaveLength(5);
+      const first = sorted[0] as { sha256: string };
+      const byPrefix = await dora.get(`/v1/blobs?prefix=${first.sha256.slice(0, 12)}`);
+      expect(byPrefix.body.blobs.map((b: { sha256: string }) => b.sha256)).toEqual([first.sha256]);
+      // Bob holds none of them: his list shows only what he uploaded.
+      const bobs = await bob.get(`/v1/blobs?prefix=${first.sha256}`);
+      expect(bobs.body.blobs).toEqual([]);
+      for (const bad of ['limit=0', 'limit=1001', 'limit=x', 'cursor=nope', 'prefix=XYZ', 'sort=size']) {
+        const r = await dora.get(`/v1/blobs?${bad}`);
+        expect(r.status, bad).toBe(400);
+        expect(r.body.error.code).toBe('E_BAD_REQUEST');
+      }
+      expect((await anon().get('/v1/blobs')).status).toBe(401);
+    });
   });
 
   describe('bad input', () => {
@@ -606,6 +644,13 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(Object.keys(doc.body.paths)).toEqual(
         expect.arrayContaining(['/v1/blobs/missing', '/v1/blobs/batch', '/v1/buckets/{bucketId}/export', '/v1/usage']),
       );
+      const list = doc.body.paths['/v1/blobs'].get;
+      expect(list.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+        'query:prefix',
+        'query:cursor',
+        'query:limit',
+      ]);
+      expect(list.responses['200'].content['application/json'].schema.properties.cursor).toBeDefined();
     });
 
     it('keeps every committed revision and blob across a restart', async () => {

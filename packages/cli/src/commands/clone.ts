@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { Args } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
-import { summaryLine, syncOptions, syncTasks, transferFlags } from '../sync-flags.js';
+import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';
 
 export default class Clone extends BaseCommand<typeof Clone> {
   static override summary = "Make a fresh working copy of an app's newest revision.";
@@ -14,17 +14,12 @@ export default class Clone extends BaseCommand<typeof Clone> {
 
   async run() {
     const { cloneApp } = await import('@reyna/core/sync');
-    const steps = syncTasks([{ id: 'download', title: 'Download' }]);
-    const running = cloneApp({
-      ...syncOptions(this.context(), this.flags),
-      appId: this.args.appId,
-      dir: this.args.dir,
-      onStep: steps.onStep,
-      onProgress: steps.onProgress,
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    const result = await withSteps(
+      (tasks) => this.tasks(tasks),
+      [{ id: 'download', title: 'Download' }],
+      (hooks) =>
+        cloneApp({ ...syncOptions(this.context(), this.flags), appId: this.args.appId, dir: this.args.dir, ...hooks }),
+    );
     const { remote: _remote, ...plan } = result.plan;
     return this.render({ ...result, plan }, () => {
       const where = relative(process.cwd(), result.dir) || '.';

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import type { PullResult } from '@reyna/core/sync';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
-import { summaryLine, syncOptions, syncTasks, transferFlags } from '../sync-flags.js';
+import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';
 
 export default class Pull extends BaseCommand<typeof Pull> {
   static override summary = "Bring the working tree to the server's newest revision.";
@@ -41,21 +41,16 @@ kept. If the pull would overwrite or delete a local change, it stops and lists t
       if (!this.json) this.log(`Stopped watching after ${pulls.length} pulls.`);
       return;
     }
-    const steps = syncTasks([
-      { id: 'scan', title: 'Scan files' },
-      { id: 'compare', title: 'Compare with the server' },
-      { id: 'download', title: 'Download' },
-      { id: 'write', title: 'Remove deleted files' },
-    ]);
-    const running = sync.pull({
-      ...options,
-      dryRun: this.flags['dry-run'],
-      onStep: steps.onStep,
-      onProgress: steps.onProgress,
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    const result = await withSteps(
+      (tasks) => this.tasks(tasks),
+      [
+        { id: 'scan', title: 'Scan files' },
+        { id: 'compare', title: 'Compare with the server' },
+        { id: 'download', title: 'Download' },
+        { id: 'write', title: 'Remove deleted files' },
+      ],
+      (hooks) => sync.pull({ ...options, dryRun: this.flags['dry-run'], ...hooks }),
+    );
     const { remote: _remote, ...plan } = result.plan;
     return this.render({ ...result, plan, dryRun: this.flags['dry-run'] }, () => {
       const c = this.colors;

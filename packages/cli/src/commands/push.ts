@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
-import { summaryLine, syncOptions, syncTasks, transferFlags } from '../sync-flags.js';
+import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';
 
 export default class Push extends BaseCommand<typeof Push> {
   static override summary = "Send the app's files to the studio server as a new revision.";
@@ -25,22 +25,22 @@ to pull first. An interrupted push leaves no revision; run it again and it sends
 
   async run() {
     const { push } = await import('@reyna/core/sync');
-    const steps = syncTasks([
-      { id: 'scan', title: 'Scan files' },
-      { id: 'compare', title: 'Compare with the server' },
-      { id: 'upload', title: 'Upload' },
-      { id: 'commit', title: 'Commit' },
-    ]);
-    const running = push({
-      ...syncOptions(this.context(), this.flags),
-      message: this.flags.message,
-      dryRun: this.flags['dry-run'],
-      onStep: steps.onStep,
-      onProgress: steps.onProgress,
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    const result = await withSteps(
+      (tasks) => this.tasks(tasks),
+      [
+        { id: 'scan', title: 'Scan files' },
+        { id: 'compare', title: 'Compare with the server' },
+        { id: 'upload', title: 'Upload' },
+        { id: 'commit', title: 'Commit' },
+      ],
+      (hooks) =>
+        push({
+          ...syncOptions(this.context(), this.flags),
+          message: this.flags.message,
+          dryRun: this.flags['dry-run'],
+          ...hooks,
+        }),
+    );
     const { plan } = result;
     const { files: _files, ...planOut } = plan;
     return this.render({ ...result, plan: planOut, dryRun: this.flags['dry-run'] }, () => {

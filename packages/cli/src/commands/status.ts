@@ -1,30 +1,22 @@
 import { BaseCommand } from '../base-command.js';
+import { printStatus } from '../status-view.js';
 import { studioFlags, syncOptions } from '../sync-flags.js';
 
 export default class Status extends BaseCommand<typeof Status> {
-  static override summary = 'Show what changed since the last push or pull, and whether the server moved on.';
+  static override summary = 'Show what changed here and on the server since the last push or pull.';
   static override description = `Compares the working tree with the revision this copy last synced \
-(.reyna/state.json): added, modified (content or executable bit) and deleted files. Unchanged files are not read \
-again: a hash cache keyed by path, size, mtime and inode vouches for them.`;
+(.reyna/state.json): added, modified (content or executable bit) and deleted files. When the server moved on, \
+also lists what changed there since, and the files changed on both sides, which \`reyna pull\` would stop on. \
+Unchanged files are not read again: a hash cache keyed by path, size, mtime and inode vouches for them.`;
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
 
+  // bin/run.js answers the plain forms of this command (these flags only) without oclif: see fast-status.ts.
   static override flags = { ...studioFlags };
 
   async run() {
     const { status } = await import('@reyna/core/sync');
     const result = await status(syncOptions(this.context(), this.flags));
-    return this.render(result, () => {
-      const c = this.colors;
-      this.log(`App ${c.bold(result.appId)} on ${result.server}, at ${result.base ?? 'no revision yet'}`);
-      if (result.serverMoved)
-        this.log(
-          c.yellow(`The server moved on to ${result.head ?? 'no revision'}: run \`reyna pull\` before pushing.`),
-        );
-      for (const p of result.added) this.log(`  ${c.green('added')}     ${p}`);
-      for (const p of result.modified) this.log(`  ${c.yellow('modified')}  ${p}`);
-      for (const p of result.deleted) this.log(`  ${c.red('deleted')}   ${p}`);
-      if (result.clean) this.log(c.dim(`No local changes (${result.files} files).`));
-    });
+    return this.render(result, () => printStatus(result, this.colors, (line) => this.log(line)));
   }
 }

@@ -9,6 +9,9 @@ import {
   API_PREFIX,
   type BatchOp,
   BatchResponse,
+  BLOB_LIST_LIMIT,
+  type BlobEntry,
+  BlobList,
   Bucket,
   BucketExport,
   BucketList,
@@ -20,7 +23,7 @@ import {
   ShareList,
 } from '../protocol/api.js';
 import { pathProblem } from '../protocol/paths.js';
-import type { Api } from '../sync/_api.js';
+import { type Api, readBody } from '../sync/_api.js';
 import { hashFile, loadIgnore, scanTree, sha256Of } from '../sync/_scan.js';
 import { downloadBlobs, inParallel, type Outgoing, uploadBlobs } from '../sync/_transfer.js';
 import { openApi, type SyncOptions, type TransferSummary } from '../sync/index.js';
@@ -60,6 +63,7 @@ export async function putBlobs(
 
 async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
   const blobs: PutBlobResult[] = [];
+  options.onStep?.('scan', 'start');
   for (const file of abs) {
     let info: Awaited<ReturnType<typeof stat>>;
     try {
@@ -70,6 +74,8 @@ async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
     if (!info.isFile()) throw new ReynaError('E_NOT_A_FILE', `${file} is not a file`, { hint: 'Pass files.' });
     blobs.push({ file, sha256: await hashFile(file, info.size), size: info.size, uploaded: false });
   }
+  options.onStep?.('scan', 'done', `${blobs.length} file${blobs.length === 1 ? '' : 's'} hashed`);
+  options.onStep?.('compare', 'start');
   const missing = new Set(await api.missing([...new Set(blobs.map((x) => x.sha256))]));
   const outgoing: Outgoing[] = [];
   for (const x of blobs) {
@@ -78,24 +84,75 @@ async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
     missing.delete(x.sha256);
     outgoing.push({ sha256: x.sha256, size: x.size, name: x.file, read: () => readFile(x.file) });
   }
+  options.onStep?.('compare', 'done', `${outgoing.length} to send`);
+  options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
   const bytesSent = outgoing.length > 0 ? await uploadBlobs(api, outgoing, options) : 0;
+  if (outgoing.length > 0)
+    options.onStep?.('upload', 'done', `${outgoing.length} file${outgoing.length === 1 ? '' : 's'}`);
   return { blobs, bytesSent, totalBytes: blobs.reduce((sum, x) => sum + x.size, 0) };
+}
+
+/** GETs one download with its progress reported (the size comes from Content-Length). */
+async function downloadOne(api: Api, path: string, options: BucketOptions): Promise<{ res: Response; data: Buffer }> {
+  options.onStep?.('download', 'start');
+  const res = await api.send({ method: 'GET', path });
+  const totalBytes = Number(res.headers.get('content-length') ?? 0);
+  const report = (files: number, bytes: number) =>
+    options.onProgress?.({ direction: 'down', files, totalFiles: 1, bytes, totalBytes: Math.max(totalBytes, bytes) });
+  report(0, 0);
+  const data = await readBody(res, options.onProgress ? (bytes) => report(0, bytes) : undefined);
+  report(1, data.byteLength);
+  options.onStep?.('download', 'done', '1 file');
+  return { res, data };
 }
 
 /** A blob's bytes, checked against its hash; written to `output` (atomically) when given. */
 export async function getBlob(
   options: BucketOptions & { sha256: string; output?: string },
-): Promise<{ sha256: string; size: number; data?: Buffer; output?: string }> {
+): Promise<{ sha256: string; size: number; data?: Buffer; output?: string; summary: TransferSummary }> {
+  const started = performance.now();
   const api = await openApi(options);
-  const data = await api.blob(options.sha256);
+  const { data } = await downloadOne(api, `${API_PREFIX}/blobs/${options.sha256}`, options);
   if (sha256Of(data) !== options.sha256)
     throw new ReynaError('E_HASH_MISMATCH', `Blob ${options.sha256} arrived with other bytes`, {
       hint: 'Try again; if it persists, the server’s copy is damaged.',
     });
-  if (options.output === undefined) return { sha256: options.sha256, size: data.byteLength, data };
+  const base = { sha256: options.sha256, size: data.byteLength };
+  if (options.output === undefined)
+    return { ...base, data, summary: summary(1, 1, 0, data.byteLength, data.byteLength, started) };
   const output = resolve(options.cwd, options.output);
   await writeFileAtomic(output, data);
-  return { sha256: options.sha256, size: data.byteLength, output };
+  return { ...base, output, summary: summary(1, 1, 0, data.byteLength, data.byteLength, started) };
+}
+
+/** Your blobs in hash order (only those whose hash starts with `prefix`), fetched a page at a time up to `limit`. */
+export async function listBlobs(
+  options: BucketOptions & { prefix?: string; limit?: number },
+): Promise<{ server: string; blobs: BlobEntry[]; totalBytes: number; more: boolean }> {
+  const prefix = (options.prefix ?? '').toLowerCase();
+  if (!/^[0-9a-f]{0,64}$/.test(prefix))
+    throw new ReynaError('E_INVALID_INPUT', `--prefix "${options.prefix}" is not the start of a SHA-256 hash`, {
+      hint: 'Pass up to 64 hex digits, e.g. `reyna blob ls --prefix 9f86d0`.',
+      exitCode: 2,
+    });
+  const api = await openApi(options);
+  const blobs: BlobEntry[] = [];
+  let cursor: string | null = null;
+  do {
+    const left = options.limit === undefined ? BLOB_LIST_LIMIT.max : options.limit - blobs.length;
+    const query = new URLSearchParams({ limit: String(Math.min(left, BLOB_LIST_LIMIT.max)) });
+    if (prefix) query.set('prefix', prefix);
+    if (cursor) query.set('cursor', cursor);
+    const page: BlobList = await api.json({ method: 'GET', path: `${API_PREFIX}/blobs?${query}` }, BlobList);
+    blobs.push(...page.blobs);
+    cursor = page.cursor;
+  } while (cursor && (options.limit === undefined || blobs.length < options.limit));
+  return {
+    server: api.server,
+    blobs,
+    totalBytes: blobs.reduce((sum, x) => sum + x.size, 0),
+    more: cursor !== null,
+  };
 }
 
 // Buckets
@@ -164,6 +221,7 @@ export async function putObject(options: BucketOptions & { name: string; file: s
   const key = options.key ?? basename(file);
   const { blobs, bytesSent, totalBytes } = await sendFiles(api, [file], options);
   const blob = blobs[0] as PutBlobResult;
+  options.onStep?.('commit', 'start');
   const object = await api.json(
     {
       method: 'PUT',
@@ -172,6 +230,7 @@ export async function putObject(options: BucketOptions & { name: string; file: s
     },
     BucketObject,
   );
+  options.onStep?.('commit', 'done', key);
   return {
     server: api.server,
     bucket,
@@ -182,10 +241,10 @@ export async function putObject(options: BucketOptions & { name: string; file: s
 
 /** An object's bytes; written to `output` (atomically) when given. */
 export async function getObject(options: BucketOptions & { name: string; key: string; output?: string }) {
+  const started = performance.now();
   const api = await openApi(options);
   const bucket = await findBucket(api, options.name);
-  const res = await api.send({ method: 'GET', path: `${b(bucket.id)}/objects/${keyPath(options.key)}` });
-  const data = Buffer.from(await res.arrayBuffer());
+  const { res, data } = await downloadOne(api, `${b(bucket.id)}/objects/${keyPath(options.key)}`, options);
   const sha256 = res.headers.get('x-reyna-sha256') ?? sha256Of(data);
   if (sha256Of(data) !== sha256)
     throw new ReynaError('E_HASH_MISMATCH', `"${options.key}" arrived with other bytes`, { hint: 'Try again.' });
@@ -195,6 +254,7 @@ export async function getObject(options: BucketOptions & { name: string; key: st
     sha256,
     size: data.byteLength,
     contentType: res.headers.get('content-type'),
+    summary: summary(1, 1, 0, data.byteLength, data.byteLength, started),
   };
   if (options.output === undefined) return { ...base, data };
   const output = resolve(options.cwd, options.output);

@@ -150,6 +150,40 @@ export type BlobInfo = z.infer<typeof BlobInfo>;
 export const BlobBatchResponse = z.object({ blobs: z.array(BlobInfo) });
 export type BlobBatchResponse = z.infer<typeof BlobBatchResponse>;
 
+/** Page sizes of `GET /v1/blobs`: the default and the most one page holds. */
+export const BLOB_LIST_LIMIT = { default: 100, max: 1000 } as const;
+
+export const BlobEntry = z
+  .object({
+    sha256: Sha256,
+    size: z.number().int(),
+    createdAt: z.string().describe('When you first uploaded it'),
+  })
+  .meta({ id: 'BlobEntry' });
+export type BlobEntry = z.infer<typeof BlobEntry>;
+
+export const BlobListQuery = z
+  .object({
+    prefix: z
+      .string()
+      .regex(/^[0-9a-f]{0,64}$/, 'up to 64 lowercase hex digits')
+      .default('')
+      .describe('Only hashes that start with this'),
+    cursor: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'the cursor of the previous page')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(BLOB_LIST_LIMIT.max).default(BLOB_LIST_LIMIT.default),
+  })
+  .strict();
+export type BlobListQuery = z.input<typeof BlobListQuery>;
+
+export const BlobList = z.object({
+  blobs: z.array(BlobEntry).describe('In hash order'),
+  cursor: z.string().nullable().describe('Pass as ?cursor= for the next page; null on the last page'),
+});
+export type BlobList = z.infer<typeof BlobList>;
+
 export const Access = z.enum(['read', 'write']);
 export type Access = z.infer<typeof Access>;
 

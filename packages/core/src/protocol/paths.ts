@@ -80,13 +80,16 @@ export function diffManifests(from: Manifest, to: Manifest): ManifestDiff {
   const added: string[] = [];
   const changed: string[] = [];
   const removed: string[] = [];
-  for (const [path, entry] of Object.entries(to)) {
+  // for…in, not Object.entries: a 10,000-file tree is compared on every status, and the pairs are garbage.
+  for (const path in to) {
+    if (!Object.hasOwn(to, path)) continue;
+    const entry = to[path] as Manifest[string];
     const before = Object.hasOwn(from, path) ? from[path] : undefined;
     if (!before) added.push(path);
     else if (before.sha256 !== entry.sha256 || before.mode !== entry.mode || before.size !== entry.size)
       changed.push(path);
   }
-  for (const path of Object.keys(from)) if (!Object.hasOwn(to, path)) removed.push(path);
+  for (const path in from) if (Object.hasOwn(from, path) && !Object.hasOwn(to, path)) removed.push(path);
   return { added: added.sort(), changed: changed.sort(), removed: removed.sort() };
 }
 

@@ -38,6 +38,42 @@ interface Call {
   accept?: number[];
   /** Whether a failed try may be repeated: false for requests that are not idempotent. */
   retry?: boolean;
+  /** Bytes of `body` sent so far in this try, for a progress display (reported for bodies of 1 MiB or more). */
+  onSent?: (bytes: number) => void;
+}
+
+/** Bodies this large are streamed, so their progress can be shown while they go. */
+const STREAM_BODY_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 256 * 1024;
+
+/** `data` as a stream that reports how much of it the request has taken. */
+function countingBody(data: Uint8Array, onSent: (bytes: number) => void): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= data.byteLength) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(offset + CHUNK_BYTES, data.byteLength);
+      controller.enqueue(data.subarray(offset, end));
+      offset = end;
+      onSent(offset);
+    },
+  });
+}
+
+/** A response's body, reporting the bytes received so far as they arrive. */
+export async function readBody(res: Response, onReceived?: (bytes: number) => void): Promise<Buffer> {
+  if (!onReceived || !res.body) return Buffer.from(await res.arrayBuffer());
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    parts.push(chunk);
+    bytes += chunk.byteLength;
+    onReceived(bytes);
+  }
+  return Buffer.concat(parts);
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -66,6 +102,11 @@ export class Api {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
       let res: Response | undefined;
+      // A fresh stream each try: a stream that went once cannot go again.
+      const streamed =
+        call.body && call.onSent && call.body.byteLength >= STREAM_BODY_BYTES
+          ? countingBody(call.body, call.onSent)
+          : undefined;
       try {
         res = await this.fetch(url, {
           method: call.method,
@@ -75,8 +116,9 @@ export class Api {
             ...(call.json === undefined ? {} : { 'content-type': 'application/json' }),
             ...call.headers,
           },
-          body: call.json === undefined ? (call.body as RequestInit['body']) : JSON.stringify(call.json),
-        });
+          body: call.json === undefined ? ((streamed ?? call.body) as RequestInit['body']) : JSON.stringify(call.json),
+          ...(streamed ? { duplex: 'half' } : {}),
+        } as RequestInit);
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason ?? error;
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -204,16 +246,22 @@ export class Api {
     return out;
   }
   /** Uploads one batch body (all or nothing on the server, so a retry is safe). */
-  uploadBatch(body: Uint8Array) {
+  uploadBatch(body: Uint8Array, onSent?: (bytes: number) => void) {
     return this.json(
-      { method: 'POST', path: `${API_PREFIX}/blobs/batch`, body, headers: { 'content-type': BLOB_BATCH_TYPE } },
+      {
+        method: 'POST',
+        path: `${API_PREFIX}/blobs/batch`,
+        body,
+        headers: { 'content-type': BLOB_BATCH_TYPE },
+        onSent,
+      },
       BlobBatchResponse,
     );
   }
   /** A blob's bytes. */
-  async blob(sha256: string): Promise<Buffer> {
+  async blob(sha256: string, onReceived?: (bytes: number) => void): Promise<Buffer> {
     const res = await this.send({ method: 'GET', path: `${API_PREFIX}/blobs/${sha256}` });
-    return Buffer.from(await res.arrayBuffer());
+    return readBody(res, onReceived);
   }
 }
 

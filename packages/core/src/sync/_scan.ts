@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, type Dirent, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { writeFileAtomic } from '../_fs.js';
 import { ReynaError } from '../errors.js';
 import type { Manifest } from '../protocol/paths.js';
@@ -11,8 +11,11 @@ export const DEFAULT_IGNORES = ['node_modules/', '.git/', 'dist/', '.reyna/', '*
 export const IGNORE_FILE = '.reynaignore';
 export const STATE_DIR = '.reyna';
 
-/** Decides whether a relative POSIX path is left out; directories are asked with a trailing "/". */
-export type IgnoreTest = (path: string) => boolean;
+/**
+ * Decides whether a relative POSIX path is left out; directories are asked with a trailing "/". `rules`, when
+ * known, is the whole rule text: the answer for a path depends on nothing else.
+ */
+export type IgnoreTest = ((path: string) => boolean) & { rules?: string };
 
 /** The defaults plus the root's `.reynaignore` (gitignore syntax), through the `ignore` package. */
 export async function loadIgnore(root: string, defaults: readonly string[] = DEFAULT_IGNORES): Promise<IgnoreTest> {
@@ -25,7 +28,7 @@ export async function loadIgnore(root: string, defaults: readonly string[] = DEF
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (text !== undefined) ig.add(text);
-  return (path) => ig.ignores(path);
+  return Object.assign((path: string) => ig.ignores(path), { rules: [...defaults, text ?? ''].join('\n') });
 }
 
 /** A file of the working tree with where it is on disk (the manifest key is its NFC form). */
@@ -47,8 +50,13 @@ export interface ScanResult {
 type CacheEntry = [size: number, mtimeMs: number, ino: number, sha256: string];
 interface CacheFile {
   version: 1;
+  /** The ignore rules of the scan that wrote it: under the same rules, a cached path is not ignored. */
+  rules?: string;
   entries: Record<string, CacheEntry>;
 }
+
+/** Only names outside ASCII can have another Unicode normal form. */
+const NON_ASCII = /[\u0080-\uffff]/;
 
 /** A file whose mtime is this close to when it was hashed may change again within the same timestamp tick. */
 const RACY_MS = 1000;
@@ -66,34 +74,42 @@ export async function scanTree(
   const files = new Map<string, LocalFile>();
   const symlinks: string[] = [];
   const toHash: { path: string; abs: string; size: number; mtimeMs: number; ino: number; at: number }[] = [];
-  const next: CacheFile = { version: 1, entries: {} };
+  const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {} };
+  // Testing every path against the rules costs more than its lstat; a path the cache holds passed them already.
+  const trusted = options.ignore.rules !== undefined && cache.rules === options.ignore.rules;
   let cached = 0;
 
-  const walk = (rel: string) => {
+  // Paths are joined by hand: path.join's normalising costs more than the rest of a cached file's visit.
+  const prefix = root.endsWith('/') || root.endsWith(sep) ? root : `${root}${sep}`;
+  // Depth first with an explicit stack, handing the event loop a turn after each directory so a request
+  // started beside the scan (status asks the server for the head) goes out while the tree is walked.
+  const stack = [''];
+  while (stack.length > 0) {
+    const rel = stack.pop() as string;
     let entries: Dirent[];
     try {
-      entries = readdirSync(rel ? join(root, rel) : root, { withFileTypes: true });
+      entries = readdirSync(rel ? prefix + rel : root, { withFileTypes: true });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel) return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel) continue;
       throw error;
     }
     for (const entry of entries) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory()) {
-        if (!options.ignore(`${path}/`)) walk(path);
+        if (!options.ignore(`${path}/`)) stack.push(path);
         continue;
       }
-      if (options.ignore(path)) continue;
+      const key = NON_ASCII.test(path) ? path.normalize('NFC') : path;
+      const hit = Object.hasOwn(cache.entries, key) ? cache.entries[key] : undefined;
+      if (!(trusted && hit) && options.ignore(path)) continue;
       if (entry.isSymbolicLink()) {
         symlinks.push(path);
         continue;
       }
       if (!entry.isFile()) continue;
-      const abs = join(root, path);
+      const abs = prefix + path;
       const st = lstatSync(abs);
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
-      const key = path.normalize('NFC');
-      const hit = Object.hasOwn(cache.entries, key) ? cache.entries[key] : undefined;
       if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino) {
         files.set(key, { sha256: hit[3], size: st.size, mode, abs });
         next.entries[key] = hit;
@@ -102,8 +118,8 @@ export async function scanTree(
         toHash.push({ path: key, abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, at: Date.now() });
       }
     }
-  };
-  walk('');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 
   if (symlinks.length > 0) {
     symlinks.sort();
@@ -134,7 +150,8 @@ export async function scanTree(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, toHash.length) }, worker));
 
-  if (options.cachePath && (toHash.length > 0 || Object.keys(cache.entries).length !== cached)) {
+  const stale = toHash.length > 0 || Object.keys(cache.entries).length !== cached || cache.rules !== next.rules;
+  if (options.cachePath && stale) {
     await writeFileAtomic(options.cachePath, JSON.stringify(next)).catch(() => {
       // A cache that cannot be written only costs time on the next run.
     });

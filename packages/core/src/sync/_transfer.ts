@@ -68,6 +68,39 @@ export function batches<T extends { size: number }>(items: readonly T[], bytes: 
   return out;
 }
 
+/** Counts a transfer: finished files and bytes, plus the bytes of the requests still under way. */
+function meter(direction: 'up' | 'down', totalFiles: number, totalBytes: number, options: TransferOptions) {
+  let files = 0;
+  let bytes = 0;
+  const going = new Map<unknown, number>();
+  const report = () => {
+    let moving = bytes;
+    for (const n of going.values()) moving += n;
+    options.onProgress?.({ direction, files, totalFiles, bytes: moving, totalBytes });
+  };
+  report();
+  return {
+    get bytes() {
+      return bytes;
+    },
+    /** A callback for the bytes of request `key` so far, when anyone is watching. */
+    moving(key: unknown, most: number) {
+      if (!options.onProgress) return undefined;
+      return (n: number) => {
+        going.set(key, Math.min(n, most));
+        report();
+      };
+    },
+    /** Request `key` ended: with `count` files and `size` bytes done, or with none when it failed. */
+    end(key: unknown, count = 0, size = 0) {
+      going.delete(key);
+      files += count;
+      bytes += size;
+      if (count > 0) report();
+    },
+  };
+}
+
 /**
  * Uploads blobs in batches (`POST /v1/blobs/batch`, all or nothing each), several at once. Each file is read when
  * its batch goes and checked against the planned hash, so a file edited since the plan is not sent under a
@@ -75,10 +108,12 @@ export function batches<T extends { size: number }>(items: readonly T[], bytes: 
  */
 export async function uploadBlobs(api: Api, items: Outgoing[], options: TransferOptions = {}): Promise<number> {
   const groups = batches(items, options.batchBytes ?? 8 * 1024 * 1024, options.batchFiles ?? 1000);
-  const totalBytes = items.reduce((sum, i) => sum + i.size, 0);
-  let files = 0;
-  let bytes = 0;
-  options.onProgress?.({ direction: 'up', files, totalFiles: items.length, bytes, totalBytes });
+  const progress = meter(
+    'up',
+    items.length,
+    items.reduce((sum, i) => sum + i.size, 0),
+    options,
+  );
   await inParallel(groups, options.concurrency ?? 4, async (group) => {
     const parts: Buffer[] = [];
     let groupBytes = 0;
@@ -92,12 +127,15 @@ export async function uploadBlobs(api: Api, items: Outgoing[], options: Transfer
       parts.push(Buffer.from(`${item.sha256} ${data.byteLength}\n`, 'latin1'), data);
       groupBytes += data.byteLength;
     }
-    await api.uploadBatch(Buffer.concat(parts));
-    files += group.length;
-    bytes += groupBytes;
-    options.onProgress?.({ direction: 'up', files, totalFiles: items.length, bytes, totalBytes });
+    try {
+      await api.uploadBatch(Buffer.concat(parts), progress.moving(group, groupBytes));
+    } catch (error) {
+      progress.end(group);
+      throw error;
+    }
+    progress.end(group, group.length, groupBytes);
   });
-  return bytes;
+  return progress.bytes;
 }
 
 /** Downloads blobs (each checked against its hash) and hands each to `write`. Answers the bytes received. */
@@ -107,21 +145,27 @@ export async function downloadBlobs(
   write: (sha256: string, data: Buffer) => Promise<void>,
   options: TransferOptions = {},
 ): Promise<number> {
-  const totalBytes = items.reduce((sum, i) => sum + i.size, 0);
-  let files = 0;
-  let bytes = 0;
-  options.onProgress?.({ direction: 'down', files, totalFiles: items.length, bytes, totalBytes });
+  const progress = meter(
+    'down',
+    items.length,
+    items.reduce((sum, i) => sum + i.size, 0),
+    options,
+  );
   await inParallel(items, options.concurrency ?? 8, async (item) => {
-    const data = await api.blob(item.sha256);
-    if (sha256Of(data) !== item.sha256) {
-      throw new ReynaError('E_HASH_MISMATCH', `Blob ${item.sha256} arrived with other bytes`, {
-        hint: 'Run the command again; if it persists, the server’s copy is damaged.',
-      });
+    let data: Buffer;
+    try {
+      data = await api.blob(item.sha256, progress.moving(item, item.size));
+      if (sha256Of(data) !== item.sha256) {
+        throw new ReynaError('E_HASH_MISMATCH', `Blob ${item.sha256} arrived with other bytes`, {
+          hint: 'Run the command again; if it persists, the server’s copy is damaged.',
+        });
+      }
+      await write(item.sha256, data);
+    } catch (error) {
+      progress.end(item);
+      throw error;
     }
-    await write(item.sha256, data);
-    files++;
-    bytes += data.byteLength;
-    options.onProgress?.({ direction: 'down', files, totalFiles: items.length, bytes, totalBytes });
+    progress.end(item, 1, data.byteLength);
   });
-  return bytes;
+  return progress.bytes;
 }

@@ -9,7 +9,7 @@ import type { App, CommitRequest } from '../protocol/api.js';
 import { diffManifests, type Manifest, type ManifestDiff, manifestProblems } from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
-import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, toManifest } from './_scan.js';
+import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, sha256Of, toManifest } from './_scan.js';
 import { downloadBlobs, type TransferOptions, uploadBlobs } from './_transfer.js';
 
 export { Api, type ApiOptions, followEvents } from './_api.js';
@@ -108,6 +108,11 @@ async function writeState(root: string, state: SyncState): Promise<void> {
   await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state)}\n`);
 }
 
+/** Records that this copy is now at `revision` of the app, whose manifest is `files`. */
+function writeSynced(root: string, appId: string, server: string, revision: string | null, files: Manifest) {
+  return writeState(root, { version: 1, appId, server, revision, files, syncedAt: new Date().toISOString() });
+}
+
 interface Linked {
   root: string;
   appId: string;
@@ -171,24 +176,156 @@ export async function createApp(options: SyncOptions & { name?: string }): Promi
   const api = await openApi(options, config.server);
   const app = await api.createApp(options.name ?? config.name);
   await writeConfig(root, { ...config, appId: app.id });
-  await writeState(root, emptyState(app.id, api.server));
+  await writeSynced(root, app.id, api.server, null, {});
   return { app, server: api.server, dir: root };
 }
 
-/** Links the current app to an existing server app; the next `reyna pull` brings its files. */
-export async function linkApp(options: SyncOptions & { appId: string }): Promise<AppResult & { head: string | null }> {
-  const root = resolve(options.cwd);
-  const config = await readConfig(root);
-  const api = await openApi(options, config.server);
-  const app = await api.getApp(options.appId);
-  if (config.appId !== app.id) await writeConfig(root, { ...config, appId: app.id });
-  const state = await readState(root);
-  if (!state || state.appId !== app.id) await writeState(root, emptyState(app.id, api.server));
-  return { app, server: api.server, dir: root, head: app.head };
+/**
+ * What `reyna link` does to a directory: the head becomes what this copy is compared to (as if it had been
+ * pulled), the head's files the directory lacks are written (all of them in an empty directory, like a clone),
+ * and whatever the directory holds already is kept: where it differs from the head it is a local change.
+ */
+export interface LinkPlan {
+  appId: string;
+  server: string;
+  head: string | null;
+  /** Files of the head with nothing at their path here: written. */
+  write: { path: string; sha256: string; size: number; mode: number }[];
+  /** The tree once they are written. */
+  files: Manifest;
+  /** How that tree differs from the head: what `status` shows and `push` sends. */
+  changes: ManifestDiff;
+  /** The directory was linked to this app already (with a synced state): nothing to do. */
+  linked: boolean;
 }
 
-function emptyState(appId: string, server: string): SyncState {
-  return { version: 1, appId, server, revision: null, files: {}, syncedAt: new Date().toISOString() };
+/**
+ * The link plan from the head's manifest, the scanned tree, and which head paths are taken on disk by something
+ * the scan left out (ignored files, or a file where the head has a directory): those are not written.
+ */
+export function planLinkFrom(input: {
+  appId: string;
+  server: string;
+  head: string | null;
+  remote: Manifest;
+  local: Manifest;
+  taken: ReadonlySet<string>;
+}): LinkPlan {
+  const after: Manifest = { ...input.local };
+  const write: LinkPlan['write'] = [];
+  for (const [path, r] of Object.entries(input.remote).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (Object.hasOwn(input.local, path) || input.taken.has(path)) continue;
+    write.push({ path, sha256: r.sha256, size: r.size, mode: r.mode });
+    after[path] = r;
+  }
+  return {
+    appId: input.appId,
+    server: input.server,
+    head: input.head,
+    write,
+    files: after,
+    changes: diffManifests(input.remote, after),
+    linked: false,
+  };
+}
+
+/**
+ * `reyna link APP_ID`: makes this directory a working copy of an existing app (see LinkPlan). A directory linked
+ * to another app is refused unless `force`; one linked to this app already is left as it is.
+ */
+export async function linkApp(
+  options: SyncOptions & { appId: string; force?: boolean },
+): Promise<AppResult & { head: string | null; plan: LinkPlan; summary: TransferSummary }> {
+  const started = performance.now();
+  const root = resolve(options.cwd);
+  const config = await readConfigIfAny(root);
+  const state = await readState(root);
+  const api = await openApi(options, config?.server);
+  const app = await api.getApp(options.appId);
+  const current = config?.appId ?? state?.appId;
+  if (current !== undefined && current !== app.id && !options.force) {
+    throw new ReynaError('E_ALREADY_LINKED', `${root} is linked to app ${current}, not ${app.id}`, {
+      hint: `Run \`reyna link ${app.id} --force\` to link it to ${app.name} instead (your files are kept), or link another directory.`,
+      details: { appId: current },
+    });
+  }
+  const remote = app.head === null ? {} : (await api.getRevision(app.id, app.head)).files;
+  const summary = (bytesReceived: number, transferred: number): TransferSummary => ({
+    files: Object.keys(remote).length,
+    transferred,
+    bytesSent: 0,
+    bytesReceived,
+    bytesSkipped: Object.values(remote).reduce((sum, f) => sum + f.size, 0) - bytesReceived,
+    durationMs: Math.round(performance.now() - started),
+  });
+  // Linked before, and synced since (or nothing to sync): re-recording the head would hide the server's changes.
+  if (config?.appId === app.id && state?.appId === app.id && (state.revision !== null || app.head === null)) {
+    const plan: LinkPlan = {
+      appId: app.id,
+      server: api.server,
+      head: app.head,
+      write: [],
+      files: {},
+      changes: { added: [], changed: [], removed: [] },
+      linked: true,
+    };
+    return { app, server: api.server, dir: root, head: app.head, plan, summary: summary(0, 0) };
+  }
+  const local = toManifest((await scan(root)).files);
+  const taken = new Set<string>();
+  for (const path of Object.keys(remote))
+    if (!Object.hasOwn(local, path) && (await occupied(root, path))) taken.add(path);
+  let plan = planLinkFrom({ appId: app.id, server: api.server, head: app.head, remote, local, taken });
+  const bytesReceived = await writeFiles(api, root, plan.write, options);
+  await writeSynced(root, app.id, api.server, app.head, remote);
+  const renamed = await nameApp(root, app);
+  if (renamed) {
+    const files = { ...plan.files, [CONFIG_FILE]: renamed };
+    plan = { ...plan, files, changes: diffManifests(remote, files) };
+  }
+  return {
+    app,
+    server: api.server,
+    dir: root,
+    head: app.head,
+    plan,
+    summary: summary(bytesReceived, new Set(plan.write.map((w) => w.sha256)).size),
+  };
+}
+
+/** reyna.json, or undefined where there is none (an invalid one still throws). */
+async function readConfigIfAny(root: string) {
+  return readConfig(root).catch((error: unknown) => {
+    if (error instanceof ReynaError && error.code === 'E_NOT_AN_APP') return undefined;
+    throw error;
+  });
+}
+
+/**
+ * Makes the copy's reyna.json (its own, or the one that came with the app's files) name the app it is linked to;
+ * answers its new manifest entry when it had to be written.
+ */
+async function nameApp(root: string, app: App): Promise<Manifest[string] | undefined> {
+  const config = await readConfigIfAny(root);
+  if (config?.appId === app.id) return undefined;
+  await writeConfig(root, config ? { ...config, appId: app.id } : { name: app.name, appId: app.id });
+  const { readFile } = await import('node:fs/promises');
+  const data = await readFile(join(root, CONFIG_FILE));
+  return { sha256: sha256Of(data), size: data.byteLength, mode: 0o644 };
+}
+
+/** Whether something (a file the scan ignored, or a file where a directory would go) is at `path` already. */
+async function occupied(root: string, path: string): Promise<boolean> {
+  const { lstat } = await import('node:fs/promises');
+  try {
+    await lstat(join(root, path));
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code === 'ENOTDIR') return true;
+    throw error;
+  }
 }
 
 export async function listApps(options: SyncOptions): Promise<{ server: string; apps: App[] }> {
@@ -222,19 +359,43 @@ export interface StatusResult {
   head: string | null;
   /** True when the server has revisions this copy has not pulled. */
   serverMoved: boolean;
+  /** Local changes since the last-synced revision. */
   added: string[];
   modified: string[];
   deleted: string[];
   clean: boolean;
+  /** What changed on the server between the last-synced revision and the head (empty when it did not move). */
+  remote: { added: string[]; modified: string[]; deleted: string[] };
+  /** Paths changed here and on the server, differently: `reyna pull` stops on them unless --force. */
+  conflicts: string[];
   files: number;
   hashed: number;
 }
 
-/** The working tree against the last-synced revision, and whether the server moved on since. */
+/** The working tree against the last-synced revision, and what changed on the server since. */
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
-  const [local, app] = await Promise.all([scan(linked.root), linked.api.getApp(linked.appId)]);
-  const diff = diffManifests(linked.base, toManifest(local.files));
+  // The request first, so it travels while the tree is walked.
+  const head = linked.api.getApp(linked.appId);
+  const [scanned, app] = await Promise.all([scan(linked.root), head]);
+  const local = toManifest(scanned.files);
+  const diff = diffManifests(linked.base, local);
+  // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
+  // request.
+  const moved = app.head !== linked.baseRevision && app.head !== null;
+  const remote = moved ? (await linked.api.getRevision(linked.appId, app.head as string)).files : linked.base;
+  const server = moved ? diffManifests(linked.base, remote) : { added: [], changed: [], removed: [] };
+  const conflicts = moved
+    ? planPullFrom({
+        appId: linked.appId,
+        server: linked.api.server,
+        base: linked.base,
+        baseRevision: linked.baseRevision,
+        remote,
+        head: app.head,
+        local,
+      }).conflicts
+    : [];
   return {
     appId: linked.appId,
     server: linked.api.server,
@@ -245,8 +406,10 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
     modified: diff.changed,
     deleted: diff.removed,
     clean: diff.added.length + diff.changed.length + diff.removed.length === 0,
-    files: local.files.size,
-    hashed: local.hashed,
+    remote: { added: server.added, modified: server.changed, deleted: server.removed },
+    conflicts,
+    files: scanned.files.size,
+    hashed: scanned.hashed,
   };
 }
 
@@ -384,14 +547,7 @@ export async function applyPush(
       throw error;
     }
     options.onStep?.('commit', 'done', revision ?? undefined);
-    await writeState(linked.root, {
-      version: 1,
-      appId: plan.appId,
-      server: plan.server,
-      revision,
-      files: plan.files,
-      syncedAt: new Date().toISOString(),
-    });
+    await writeSynced(linked.root, plan.appId, plan.server, revision, plan.files);
   } else options.onStep?.('commit', 'skip');
   const { linked: _linked, ...plain } = plan;
   return {
@@ -556,14 +712,7 @@ export async function applyPull(
   if (plan.remove.length > 0) options.onStep?.('write', 'done', `${plan.remove.length} removed`);
   const upToDate = plan.head === plan.base && plan.write.length === 0 && plan.remove.length === 0;
   if (!upToDate || !linked.state) {
-    await writeState(linked.root, {
-      version: 1,
-      appId: plan.appId,
-      server: plan.server,
-      revision: plan.head,
-      files: plan.remote,
-      syncedAt: new Date().toISOString(),
-    });
+    await writeSynced(linked.root, plan.appId, plan.server, plan.head, plan.remote);
   }
   const totalBytes = Object.values(plan.remote).reduce((sum, f) => sum + f.size, 0);
   return {
@@ -710,22 +859,8 @@ export async function cloneApp(options: SyncOptions & { appId: string; dir?: str
     local: {},
   });
   const bytesReceived = await writeFiles(api, dir, plan.write, options);
-  await writeState(dir, {
-    version: 1,
-    appId: app.id,
-    server: api.server,
-    revision: app.head,
-    files: remote,
-    syncedAt: new Date().toISOString(),
-  });
-  // reyna.json travels with the files; make sure this copy names the app it came from.
-  const { pathExists } = await import('../_fs.js');
-  if (await pathExists(join(dir, CONFIG_FILE))) {
-    const config = await readConfig(dir);
-    if (config.appId !== app.id) await writeConfig(dir, { ...config, appId: app.id });
-  } else {
-    await writeConfig(dir, { name: app.name, appId: app.id });
-  }
+  await writeSynced(dir, app.id, api.server, app.head, remote);
+  await nameApp(dir, app);
   const totalBytes = Object.values(remote).reduce((sum, f) => sum + f.size, 0);
   return {
     app,

@@ -1,13 +1,23 @@
 // Unit tests of the parts of sync that need no server: the pull plan, the scan (ignore rules, symlinks,
 // executable bit, hash cache) and upload batching.
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Manifest } from '../protocol/paths.js';
 import { loadIgnore, scanTree, sha256Of, toManifest } from './_scan.js';
 import { batches } from './_transfer.js';
-import { planPullFrom } from './index.js';
+import { planLinkFrom, planPullFrom } from './index.js';
 
 const e = (content: string, mode = 0o644) => ({ sha256: sha256Of(Buffer.from(content)), size: content.length, mode });
 const dirs: string[] = [];
@@ -54,6 +64,29 @@ describe('planPullFrom', () => {
   it('treats a changed executable bit as a change', () => {
     const p = plan({ 'run.sh': e('#!') }, { 'run.sh': e('#!', 0o755) }, { 'run.sh': e('#!') });
     expect(p.write).toEqual([{ path: 'run.sh', sha256: e('#!').sha256, size: 2, mode: 0o755 }]);
+  });
+});
+
+describe('planLinkFrom', () => {
+  it('writes what the directory lacks, keeps what it has, and calls the differences local changes', () => {
+    const remote = { 'same.txt': e('s'), 'edited.txt': e('server'), 'missing.txt': e('m'), 'ignored.txt': e('i') };
+    const local = { 'same.txt': e('s'), 'edited.txt': e('mine'), 'extra.txt': e('x') };
+    const p = planLinkFrom({ appId: 'a', server: 's', head: 'r1', remote, local, taken: new Set(['ignored.txt']) });
+    expect(p.write.map((w) => w.path)).toEqual(['missing.txt']);
+    expect(p.files).toEqual({ ...local, 'missing.txt': e('m') });
+    // The ignored file is on disk but not in the tree: the link neither overwrites it nor counts it as the head's.
+    expect(p.changes).toEqual({ added: ['extra.txt'], changed: ['edited.txt'], removed: ['ignored.txt'] });
+    expect(p.linked).toBe(false);
+  });
+
+  it('makes an empty directory a copy of the head', () => {
+    const remote = { 'a.txt': e('a'), 'bin/run': e('#!', 0o755) };
+    const p = planLinkFrom({ appId: 'a', server: 's', head: 'r1', remote, local: {}, taken: new Set() });
+    expect(p.write).toEqual([
+      { path: 'a.txt', ...e('a') },
+      { path: 'bin/run', ...e('#!', 0o755) },
+    ]);
+    expect(p.changes).toEqual({ added: [], changed: [], removed: [] });
   });
 });
 
@@ -108,6 +141,42 @@ describe('scanTree', () => {
     const third = await scanTree(root, { ignore, cachePath });
     expect(third).toMatchObject({ hashed: 1, cached: 1 });
     expect(third.files.get('b.txt')?.sha256).toBe(sha256Of(Buffer.from('BBBB')));
+  });
+
+  it('reads a file again when another replaced it with the same size and mtime (new inode)', async () => {
+    const root = tree({ 'a.txt': 'aaaa' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    await scanTree(root, { ignore, cachePath });
+    expect(await scanTree(root, { ignore, cachePath })).toMatchObject({ hashed: 0, cached: 1 });
+    // What an editor's "save as temp, rename over" does: same size, same mtime, other bytes, other inode.
+    writeFileSync(join(root, 'a.tmp'), 'AAAA');
+    utimesSync(join(root, 'a.tmp'), old, old);
+    const before = statSync(join(root, 'a.txt'));
+    renameSync(join(root, 'a.tmp'), join(root, 'a.txt'));
+    const after = statSync(join(root, 'a.txt'));
+    expect([after.size, after.mtimeMs]).toEqual([before.size, before.mtimeMs]);
+    expect(after.ino).not.toBe(before.ino);
+    const scan = await scanTree(root, { ignore, cachePath });
+    expect(scan).toMatchObject({ hashed: 1, cached: 0 });
+    expect(scan.files.get('a.txt')?.sha256).toBe(sha256Of(Buffer.from('AAAA')));
+  });
+
+  it('skips the ignore rules for cached paths only while the rules stay the same', async () => {
+    const root = tree({ 'a.txt': 'a', 'b.log': 'b' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    utimesSync(join(root, 'b.log'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    const again = await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    expect([...again.files.keys()].sort()).toEqual(['a.txt', 'b.log']);
+    writeFileSync(join(root, '.reynaignore'), '*.log\n');
+    const ruled = await scanTree(root, { ignore: await loadIgnore(root), cachePath });
+    expect([...ruled.files.keys()].sort()).toEqual(['.reynaignore', 'a.txt']);
+    expect(ruled.cached).toBe(1);
   });
 
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {

@@ -2,6 +2,7 @@ import type {
   Access,
   App,
   BatchOp,
+  BlobEntry,
   Bucket,
   BucketObject,
   Build,
@@ -440,6 +441,21 @@ export class SqlStore implements Store {
       [userId, sha256],
     );
     return rows[0] ? num(rows[0].size) : undefined;
+  }
+
+  async listBlobs(userId: string, prefix: string, cursor: string | undefined, limit: number) {
+    // Keyset pagination on the primary key (user_id, sha256): every page is an index range, however deep. Hex
+    // digits sort alike in every collation, so the default one (the index's) gives the order the cursor assumes.
+    const { rows } = await this.sql.query(
+      `SELECT ub.sha256, b.size, ub.created_at FROM user_blobs ub JOIN blobs b ON b.sha256 = ub.sha256
+       WHERE ub.user_id = $1 AND starts_with(ub.sha256, $2) AND ub.sha256 > $3
+       ORDER BY ub.sha256 LIMIT $4`,
+      [userId, prefix, cursor ?? '', limit + 1],
+    );
+    const blobs: BlobEntry[] = rows
+      .slice(0, limit)
+      .map((r) => ({ sha256: String(r.sha256), size: num(r.size), createdAt: iso(r.created_at) }));
+    return { blobs, cursor: rows.length > limit ? (blobs.at(-1)?.sha256 ?? null) : null };
   }
 
   // Buckets

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { flag } from '../../flags.js';
-import { studioFlags, syncOptions } from '../../sync-flags.js';
+import { studioFlags, summaryLine, syncOptions, withSteps } from '../../sync-flags.js';
 
 export default class BlobGet extends BaseCommand<typeof BlobGet> {
   static override summary = 'Download a blob by its hash (to stdout, or a file with -o).';
@@ -14,16 +14,27 @@ export default class BlobGet extends BaseCommand<typeof BlobGet> {
 
   async run() {
     const { getBlob } = await import('@reyna/core/buckets');
-    const result = await getBlob({
-      ...syncOptions(this.context(), this.flags),
-      sha256: this.args.hash,
-      output: this.flags.output,
-    });
+    const toFile = this.flags.output !== undefined;
+    const result = await withSteps(
+      // Without -o the bytes are the output: no progress around them.
+      (tasks) => (toFile ? this.tasks(tasks, {}, { liveOnly: true }) : Promise.resolve()),
+      [{ id: 'download', title: 'Download' }],
+      (hooks) =>
+        getBlob({
+          ...syncOptions(this.context(), this.flags),
+          sha256: this.args.hash,
+          output: this.flags.output,
+          ...hooks,
+        }),
+    );
     if (result.data && !this.json) {
       process.stdout.write(result.data);
       return;
     }
     const { data: _data, ...rest } = result;
-    return this.render(rest, () => this.log(`${this.colors.green('✔')} ${result.size} bytes → ${result.output}`));
+    return this.render(rest, () => {
+      this.log(`${this.colors.green('✔')} ${result.size} bytes → ${result.output}`);
+      this.log(this.colors.dim(summaryLine(result.summary)));
+    });
   }
 }

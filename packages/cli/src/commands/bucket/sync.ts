@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../../base-command.js';
 import { flag } from '../../flags.js';
-import { summaryLine, syncOptions, syncTasks, transferFlags } from '../../sync-flags.js';
+import { summaryLine, syncOptions, transferFlags, withSteps } from '../../sync-flags.js';
 
 export default class BucketSync extends BaseCommand<typeof BucketSync> {
   static override summary = 'Make a bucket match a directory, or a directory match a bucket.';
@@ -27,19 +27,20 @@ uploads, \`bucket sync web ./site\` downloads. Only changed files travel, throug
     const { syncBucket, syncDirection } = await import('@reyna/core/buckets');
     const ctx = this.context();
     const { direction, dir, name } = syncDirection(ctx.cwd, this.args.source, this.args.dest);
-    const steps = syncTasks([{ id: direction === 'up' ? 'upload' : 'download', title: `Sync ${direction}` }]);
-    const running = syncBucket({
-      ...syncOptions(ctx, this.flags),
-      dir,
-      name,
-      direction,
-      delete: this.flags.delete,
-      dryRun: this.flags['dry-run'],
-      onProgress: steps.onProgress,
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    const result = await running;
+    const result = await withSteps(
+      (tasks) => this.tasks(tasks),
+      [{ id: direction === 'up' ? 'upload' : 'download', title: `Sync ${direction}` }],
+      ({ onProgress }) =>
+        syncBucket({
+          ...syncOptions(ctx, this.flags),
+          dir,
+          name,
+          direction,
+          delete: this.flags.delete,
+          dryRun: this.flags['dry-run'],
+          onProgress,
+        }),
+    );
     return this.render(result, () => {
       const c = this.colors;
       const { plan } = result;

@@ -1,0 +1,52 @@
+// `reyna status` without oclif. It is the command run most often, on every tree, and loading oclif takes a good
+// part of what the whole answer may: bin/run.js hands the plain forms here (the command's own flags and the
+// global --json/--yes, nothing else) and everything else, `--help` included, to oclif. The output, the JSON and
+// the errors are those of commands/status.ts.
+import { createColors, shouldColor } from './colors.js';
+import { isTruthy } from './flags.js';
+import { printStatus } from './status-view.js';
+
+export interface StatusArgs {
+  json: boolean;
+  server?: string;
+  token?: string;
+}
+
+/** The flags of a plain `status` command line (after the word `status`), or undefined for oclif to parse. */
+export function parseStatusArgs(argv: readonly string[], env: Record<string, string | undefined>) {
+  const args: StatusArgs = { json: isTruthy(env.REYNA_JSON), server: env.REYNA_SERVER, token: env.REYNA_TOKEN };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (eq === -1 && (arg === '--json' || arg === '--yes' || arg === '-y')) {
+      if (arg === '--json') args.json = true;
+    } else if (name === '--server' || name === '--token') {
+      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || (eq === -1 && value.startsWith('-'))) return undefined;
+      args[name === '--server' ? 'server' : 'token'] = value;
+    } else return undefined;
+  }
+  return args;
+}
+
+/** Runs `status` and prints it as the command does; errors as the base command renders them. */
+export async function runStatus(args: StatusArgs): Promise<void> {
+  const { status } = await import('@reyna/core/sync');
+  try {
+    const result = await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token });
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      const colors = createColors(shouldColor(process.stdout, process.env));
+      printStatus(result, colors, (line) => process.stdout.write(`${line}\n`));
+    }
+  } catch (error) {
+    // Only a failing status pays for the error module (it knows oclif's errors too).
+    const { describeError, formatError } = await import('./errors.js');
+    const described = describeError(error, { command: 'status', bin: 'reyna' });
+    process.exitCode = described.exitCode;
+    if (args.json) process.stdout.write(`${JSON.stringify({ error: described.error })}\n`);
+    if (!args.json || described.stack !== undefined)
+      process.stderr.write(formatError(described, createColors(shouldColor(process.stderr, process.env))));
+  }
+}
