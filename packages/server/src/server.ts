@@ -250,10 +250,31 @@ export function createServer(options: ServerOptions) {
     }
   }
 
-  function publish(subject: string, data: Record<string, unknown>, log: ServerLogger) {
+  /**
+   * Publishes an event for the users in `audience` (default: `data.ownerId`). The audience travels with the event, so
+   * a server process on NATS that did not make the change still knows whose streams it goes to.
+   */
+  function publish(subject: string, data: Record<string, unknown>, log: ServerLogger, audience?: string[]) {
     events
-      .publish(subject, data)
+      .publish(subject, { ...data, audience: audience ?? [String(data.ownerId)] })
       .catch((error: Error) => log.warn({ err: error.message, subject }, 'could not publish event'));
+  }
+
+  /** `bucket.changed.<bucketId>` for its owner and everyone it is shared with, whoever made the change. */
+  async function bucketChanged(
+    c: C,
+    bucketId: string,
+    change: Record<string, unknown>,
+    watchers?: { ownerId: string; sharedWith: string[] },
+  ) {
+    const log = c.get('log');
+    // The change is committed: a failed lookup (the bucket deleted meanwhile) costs the event, not the answer.
+    const to = watchers ?? (await store.bucketWatchers(bucketId).catch(() => undefined));
+    if (!to) return log.warn({ bucketId }, 'bucket gone before its change event went out');
+    publish(`bucket.changed.${bucketId}`, { ownerId: to.ownerId, by: me(c).id, bucketId, ...change }, log, [
+      to.ownerId,
+      ...to.sharedWith,
+    ]);
   }
 
   // Service routes
@@ -578,8 +599,10 @@ export function createServer(options: ServerOptions) {
   );
   route({ method: 'delete', path: '/v1/buckets/{bucketId}', summary: 'Delete a bucket (owner only)' }, async (c) => {
     const bucketId = c.req.param('bucketId') ?? '';
+    // Read before the delete takes the shares with it.
+    const watchers = await store.bucketWatchers(bucketId).catch(() => undefined);
     await dropOrphans(await store.deleteBucket(me(c).id, bucketId), c.get('log'));
-    publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, deleted: true }, c.get('log'));
+    await bucketChanged(c, bucketId, { deleted: true }, watchers);
     return c.body(null, 204);
   });
   route(
@@ -607,7 +630,7 @@ export function createServer(options: ServerOptions) {
       const key = param(c, 'key');
       const body = await json(c, PutObjectRequest);
       const object = await store.putObject(me(c).id, bucketId, key, body);
-      publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, key, sha256: object.sha256 }, c.get('log'));
+      await bucketChanged(c, bucketId, { key, sha256: object.sha256 });
       return c.json(object);
     },
   );
@@ -627,7 +650,7 @@ export function createServer(options: ServerOptions) {
     const bucketId = c.req.param('bucketId') ?? '';
     const key = param(c, 'key');
     await dropOrphans(await store.deleteObject(me(c).id, bucketId, key), c.get('log'));
-    publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, key, deleted: true }, c.get('log'));
+    await bucketChanged(c, bucketId, { key, deleted: true });
     return c.body(null, 204);
   });
   route(
@@ -643,7 +666,7 @@ export function createServer(options: ServerOptions) {
       const body = await json(c, BatchRequest);
       const result = await store.batch(me(c).id, bucketId, body.ops);
       await dropOrphans(result, c.get('log'));
-      publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, batch: result.applied }, c.get('log'));
+      await bucketChanged(c, bucketId, { batch: result.applied });
       return c.json({ applied: result.applied });
     },
   );
@@ -832,7 +855,8 @@ export function createServer(options: ServerOptions) {
     {
       method: 'get',
       path: '/v1/events',
-      summary: 'Server-Sent Events for changes to your apps and buckets (?subject= pattern, default ">")',
+      summary:
+        'Server-Sent Events for changes to your apps, and to buckets you own or that are shared with you (?subject= pattern, default ">")',
       rawResponse: 'text/event-stream',
     },
     (c) => {
@@ -841,8 +865,11 @@ export function createServer(options: ServerOptions) {
       return streamSSE(c, async (stream) => {
         let id = 0;
         const unsubscribe = await events.subscribe(pattern, (event) => {
-          if (event.data.ownerId !== userId) return;
-          void stream.writeSSE({ event: event.subject, data: JSON.stringify(event), id: String(++id) });
+          const { audience, ...data } = event.data;
+          if (!Array.isArray(audience) || !audience.includes(userId)) return;
+          // Who else may watch is not the reader's business.
+          const shown = { ...event, data };
+          void stream.writeSSE({ event: event.subject, data: JSON.stringify(shown), id: String(++id) });
         });
         await stream.writeSSE({ event: 'ready', data: '{}' });
         // A comment every 15 s keeps proxies from closing an idle stream.

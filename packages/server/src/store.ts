@@ -98,6 +98,8 @@ export interface Store {
   createLink(userId: string, bucketId: string): Promise<PublicLink>;
   listLinks(userId: string, bucketId: string): Promise<PublicLink[]>;
   revokeLink(userId: string, bucketId: string, linkId: string): Promise<PublicLink>;
+  /** Who may see a bucket's changes: its owner and every user it is shared with (read or write). */
+  bucketWatchers(bucketId: string): Promise<{ ownerId: string; sharedWith: string[] }>;
   /** The bucket behind a live public link. */
   linkBucket(linkId: string): Promise<{ bucketId: string; ownerId: string }>;
   /** Reads for a public link, after linkBucket checked it. */

@@ -706,6 +706,17 @@ export class SqlStore implements Store {
     return toLink(rows[0]);
   }
 
+  async bucketWatchers(bucketId: string): Promise<{ ownerId: string; sharedWith: string[] }> {
+    const { rows } = await this.sql.query(
+      `SELECT b.owner_id, coalesce((SELECT jsonb_agg(s.user_id ORDER BY s.user_id) FROM bucket_shares s WHERE s.bucket_id = b.id), '[]') AS shared
+       FROM buckets b WHERE b.id = $1`,
+      [bucketId],
+    );
+    if (!rows[0]) throw notFound('bucket', bucketId);
+    const shared = typeof rows[0].shared === 'string' ? JSON.parse(rows[0].shared) : rows[0].shared;
+    return { ownerId: String(rows[0].owner_id), sharedWith: (shared as unknown[]).map(String) };
+  }
+
   async linkBucket(linkId: string): Promise<{ bucketId: string; ownerId: string }> {
     const { rows } = await this.sql.query(
       'SELECT b.id, b.owner_id FROM bucket_links l JOIN buckets b ON b.id = l.bucket_id WHERE l.id = $1 AND l.revoked_at IS NULL',
