@@ -126,6 +126,18 @@ CREATE TABLE user_requests (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'app request counts',
+    sql: `
+-- API requests on an app's routes and requests its deployment served on the local edge, for cost attribution.
+CREATE TABLE app_requests (
+  app_id text PRIMARY KEY REFERENCES apps(id) ON DELETE CASCADE,
+  requests bigint NOT NULL DEFAULT 0,
+  edge_requests bigint NOT NULL DEFAULT 0
+);
+`,
+  },
 ];
 
 /** Applies the steps a database lacks, each in its own transaction; safe when several servers start at once. */

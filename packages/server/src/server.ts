@@ -57,7 +57,7 @@ import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteSpec } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
-import type { Orphans, Principal, Store } from './store.js';
+import type { Orphans, Principal, RequestCounts, Store } from './store.js';
 
 /** The part of a pino logger the server uses. */
 export interface ServerLogger {
@@ -96,11 +96,11 @@ export function createServer(options: ServerOptions) {
   const metrics = new Metrics();
   const limiter = new RateLimiter(limits.rateLimit, limits.rateWindowMs);
   const specs: RouteSpec[] = [];
-  const requestCounts = new Map<string, number>();
+  let requestCounts: RequestCounts = { users: new Map(), apps: new Map(), edge: new Map() };
   const flush = async () => {
-    if (requestCounts.size === 0) return;
-    const counts = new Map(requestCounts);
-    requestCounts.clear();
+    const counts = { ...requestCounts, edge: options.edge?.takeServed() ?? new Map<string, number>() };
+    requestCounts = { users: new Map(), apps: new Map(), edge: new Map() };
+    if (counts.users.size + counts.apps.size + counts.edge.size === 0) return;
     await store
       .countRequests(counts)
       .catch((error: Error) => logger.warn({ err: error.message }, 'could not save request counts'));
@@ -163,7 +163,13 @@ export function createServer(options: ServerOptions) {
   function route(spec: RouteSpec, handler: (c: C) => Promise<Response> | Response) {
     specs.push(spec);
     const path = spec.path.replace(/\{(\w+)\}/g, ':$1').replace(':key', ':key{.+}');
-    app.on(spec.method.toUpperCase(), path, (c) => handler(c as C));
+    const perApp = path.startsWith('/v1/apps/:appId');
+    app.on(spec.method.toUpperCase(), path, async (c) => {
+      const res = await handler(c as C);
+      // Only an answered request is the app's: a refused one may name an app the caller cannot see.
+      if (perApp) bump(requestCounts.apps, c.req.param('appId') ?? '');
+      return res;
+    });
   }
 
   // Authentication and rate limits for every /v1 route but the public ones.
@@ -194,7 +200,7 @@ export function createServer(options: ServerOptions) {
         },
       );
     }
-    requestCounts.set(principal.user.id, (requestCounts.get(principal.user.id) ?? 0) + 1);
+    bump(requestCounts.users, principal.user.id);
     c.set('principal', principal);
     c.set('log', c.get('log').child({ user: principal.user.name }));
     return next();
@@ -901,6 +907,10 @@ export function createServer(options: ServerOptions) {
 }
 
 export type ReynaServer = ReturnType<typeof createServer>;
+
+function bump(counts: Map<string, number>, id: string) {
+  counts.set(id, (counts.get(id) ?? 0) + 1);
+}
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

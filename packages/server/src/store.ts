@@ -30,6 +30,16 @@ export interface Orphans {
   orphanedBlobs: string[];
 }
 
+/** Requests since the last save, by id. */
+export interface RequestCounts {
+  /** Authenticated API requests, by user. */
+  users: Map<string, number>;
+  /** Successful API requests on an app's routes, by app. */
+  apps: Map<string, number>;
+  /** Requests the local edge served, by app. */
+  edge: Map<string, number>;
+}
+
 /**
  * Everything the studio server keeps, apart from blob bytes. Each method is one transaction. Methods taking a
  * `userId` answer 404 (ApiError E_NOT_FOUND) for resources that user may not see.
@@ -115,8 +125,8 @@ export interface Store {
   listDeployments(userId: string, appId: string): Promise<Deployment[]>;
   createBuild(userId: string, appId: string, request: CreateBuildRequest): Promise<Build>;
   listBuilds(userId: string, appId: string): Promise<Build[]>;
-  /** Adds to users' request counters (the server batches them). */
-  countRequests(counts: Map<string, number>): Promise<void>;
+  /** Adds to the request counters (the server batches them); counts for apps deleted meanwhile are dropped. */
+  countRequests(counts: RequestCounts): Promise<void>;
   usage(userId: string, quotas: Quotas): Promise<Usage>;
   /** Bytes and count of all distinct blobs, for /metrics. */
   blobTotals(): Promise<{ blobs: number; bytes: number }>;

@@ -572,19 +572,25 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         durationMs: 2500,
         sizes: { worker: 10 },
       });
+      // Bob asking about Alice's app is refused, and not counted as the app's.
+      expect((await bob.get(`/v1/apps/${app.id}/builds`)).status).toBe(404);
       const usage = await alice.get('/v1/usage');
       expect(usage.body.user.name).toBe('alice');
-      expect(usage.body.user.requests).toBeGreaterThan(10);
+      expect(usage.body.user.requests).toBeGreaterThanOrEqual(9);
       expect(usage.body.user.quota).toEqual({ blobs: 10_000, buckets: 1_000, bytes: 10_000_000_000 });
       expect(usage.body.apps.find((a: { name: string }) => a.name === 'usage')).toEqual({
         appId: app.id,
         name: 'usage',
         revisions: 1,
+        blobs: 1,
         bytesReferenced: 1,
         builds: 1,
         buildSeconds: 2.5,
         deployments: 1,
         bytesDeployed: 1234,
+        // revision, deployment, build, and the two lists; the refused deployment (no such revision) does not count.
+        requests: 5,
+        edgeRequests: 0,
       });
     });
 
@@ -603,6 +609,11 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const commit = doc.body.paths['/v1/apps/{appId}/revisions'].post;
       expect(commit.requestBody.content['application/json'].schema.required).toEqual(['parent', 'files']);
       expect(commit.responses['409'].description).toMatch(/E_HEAD_MOVED/);
+      const usage = doc.body.paths['/v1/usage'].get.responses['200'].content['application/json'].schema.$defs.Usage;
+      expect(Object.keys(usage.properties.user.properties)).toEqual(
+        expect.arrayContaining(['blobs', 'bytesStored', 'builds', 'buildSeconds', 'deployments', 'requests']),
+      );
+      expect(usage.properties.apps.items.properties.edgeRequests.description).toMatch(/local edge/);
       expect(Object.keys(doc.body.paths)).toEqual(
         expect.arrayContaining(['/v1/blobs/missing', '/v1/blobs/batch', '/v1/buckets/{bucketId}/export', '/v1/usage']),
       );
@@ -622,6 +633,48 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       });
       expect((await alice.get(`/v1/blobs/${sha256('durable bytes')}`)).body).toBe('durable bytes');
       expect(await h.store.migrate()).toEqual([]);
+    });
+
+    it('sums usage per user over all their apps, and counts requests per app', async () => {
+      const c = client(() => h.app, (await owner.post('/v1/tokens', { user: 'frank' })).body.token);
+      const before = (await c.get('/v1/usage')).body.user;
+      expect(before).toMatchObject({ apps: 0, builds: 0, buildSeconds: 0, deployments: 0, blobs: 0, bytesStored: 0 });
+      const ids: string[] = [];
+      for (const name of ['one', 'two']) {
+        const { body: app } = await c.post('/v1/apps', { name });
+        ids.push(app.id);
+        await upload(c, `${name} a`);
+        await upload(c, 'shared');
+        await c.post(`/v1/apps/${app.id}/revisions`, {
+          parent: null,
+          files: { a: file(`${name} a`), b: file('shared'), c: file('shared') },
+        });
+        await c.post(`/v1/apps/${app.id}/builds`, { status: 'success', durationMs: 1500 });
+        await c.post(`/v1/apps/${app.id}/builds`, { status: 'failure', durationMs: 250 });
+        await c.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' });
+      }
+      for (let i = 0; i < 3; i++) await c.get(`/v1/apps/${ids[1]}`);
+      const usage = (await c.get('/v1/usage')).body;
+      expect(usage.user).toMatchObject({
+        apps: 2,
+        builds: 4,
+        buildSeconds: 3.5,
+        deployments: 2,
+        blobs: 3,
+        bytesStored: 'one a'.length + 'two a'.length + 'shared'.length,
+        buckets: 0,
+      });
+      // 2 × (app, 2 uploads, commit, 2 builds, deployment), 3 gets, the two /v1/usage calls.
+      expect(usage.user.requests).toBe(2 * 7 + 3 + 2);
+      expect(
+        usage.apps.map((a: { name: string; blobs: number; requests: number }) => [a.name, a.blobs, a.requests]),
+      ).toEqual([
+        ['one', 2, 4],
+        ['two', 2, 7],
+      ]);
+      // Counts survive a restart: they are in the store, not in the process.
+      await h.restart();
+      expect((await c.get('/v1/usage')).body.apps[1].requests).toBe(7);
     });
   });
 });

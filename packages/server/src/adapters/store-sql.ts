@@ -22,7 +22,7 @@ import { ApiError, notFound } from '../errors.js';
 import type { Quotas } from '../limits.js';
 import { migrate } from '../migrations.js';
 import type { Sql, SqlTx } from '../sql.js';
-import type { Orphans, Principal, Store } from '../store.js';
+import type { Orphans, Principal, RequestCounts, Store } from '../store.js';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
@@ -804,14 +804,31 @@ export class SqlStore implements Store {
     return rows.map(toBuild);
   }
 
-  async countRequests(counts: Map<string, number>): Promise<void> {
-    if (counts.size === 0) return;
-    const list = [...counts].map(([user_id, n]) => ({ user_id, n }));
-    await this.sql.query(
-      `INSERT INTO user_requests (user_id, requests) SELECT c.user_id, c.n FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, n bigint)
-       ON CONFLICT (user_id) DO UPDATE SET requests = user_requests.requests + EXCLUDED.requests`,
-      [json(list)],
-    );
+  async countRequests(counts: RequestCounts): Promise<void> {
+    const users = [...counts.users].map(([user_id, n]) => ({ user_id, n }));
+    const apps = [...new Set([...counts.apps.keys(), ...counts.edge.keys()])].map((app_id) => ({
+      app_id,
+      api: counts.apps.get(app_id) ?? 0,
+      edge: counts.edge.get(app_id) ?? 0,
+    }));
+    if (users.length > 0) {
+      await this.sql.query(
+        `INSERT INTO user_requests (user_id, requests) SELECT c.user_id, c.n FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, n bigint)
+         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
+         ON CONFLICT (user_id) DO UPDATE SET requests = user_requests.requests + EXCLUDED.requests`,
+        [json(users)],
+      );
+    }
+    if (apps.length > 0) {
+      await this.sql.query(
+        `INSERT INTO app_requests (app_id, requests, edge_requests)
+         SELECT c.app_id, c.api, c.edge FROM jsonb_to_recordset($1::jsonb) AS c(app_id text, api bigint, edge bigint)
+         WHERE EXISTS (SELECT 1 FROM apps a WHERE a.id = c.app_id)
+         ON CONFLICT (app_id) DO UPDATE SET requests = app_requests.requests + EXCLUDED.requests,
+           edge_requests = app_requests.edge_requests + EXCLUDED.edge_requests`,
+        [json(apps)],
+      );
+    }
   }
 
   async usage(userId: string, quotas: Quotas): Promise<Usage> {
@@ -819,6 +836,10 @@ export class SqlStore implements Store {
       `SELECT u.id, u.name,
          u.blob_count AS blobs, u.blob_bytes AS bytes,
          (SELECT count(*)::int FROM buckets k WHERE k.owner_id = u.id) AS buckets,
+         (SELECT count(*)::int FROM apps a WHERE a.owner_id = u.id) AS apps,
+         (SELECT count(*)::int FROM builds b JOIN apps a ON a.id = b.app_id WHERE a.owner_id = u.id) AS builds,
+         (SELECT coalesce(sum(b.duration_ms), 0)::bigint FROM builds b JOIN apps a ON a.id = b.app_id WHERE a.owner_id = u.id) AS build_ms,
+         (SELECT count(*)::int FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.owner_id = u.id) AS deployments,
          (SELECT coalesce(requests, 0) FROM user_requests r WHERE r.user_id = u.id) AS requests
        FROM users u WHERE u.id = $1`,
       [userId],
@@ -826,13 +847,19 @@ export class SqlStore implements Store {
     const { rows: apps } = await this.sql.query(
       `SELECT a.id, a.name,
          (SELECT count(*)::int FROM revisions r WHERE r.app_id = a.id) AS revisions,
-         (SELECT coalesce(sum(b.size), 0)::bigint FROM blobs b WHERE b.sha256 IN
-            (SELECT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = a.id)) AS bytes,
+         f.blobs, f.bytes,
          (SELECT count(*)::int FROM builds b WHERE b.app_id = a.id) AS builds,
          (SELECT coalesce(sum(duration_ms), 0)::bigint FROM builds b WHERE b.app_id = a.id) AS build_ms,
          (SELECT count(*)::int FROM deployments d WHERE d.app_id = a.id) AS deployments,
-         (SELECT coalesce(sum(bytes_uploaded), 0)::bigint FROM deployments d WHERE d.app_id = a.id) AS deployed
-       FROM apps a WHERE a.owner_id = $1 ORDER BY a.name`,
+         (SELECT coalesce(sum(bytes_uploaded), 0)::bigint FROM deployments d WHERE d.app_id = a.id) AS deployed,
+         coalesce(q.requests, 0) AS requests, coalesce(q.edge_requests, 0) AS edge_requests
+       FROM apps a
+       LEFT JOIN app_requests q ON q.app_id = a.id
+       CROSS JOIN LATERAL (
+         SELECT count(*)::int AS blobs, coalesce(sum(b.size), 0)::bigint AS bytes FROM blobs b WHERE b.sha256 IN
+           (SELECT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = a.id)
+       ) f
+       WHERE a.owner_id = $1 ORDER BY a.name`,
       [userId],
     );
     const me = u[0] as Row;
@@ -843,6 +870,10 @@ export class SqlStore implements Store {
         blobs: num(me.blobs),
         bytesStored: num(me.bytes),
         buckets: num(me.buckets),
+        apps: num(me.apps),
+        builds: num(me.builds),
+        buildSeconds: num(me.build_ms) / 1000,
+        deployments: num(me.deployments),
         requests: num(me.requests ?? 0),
         quota: quotas,
       },
@@ -850,11 +881,14 @@ export class SqlStore implements Store {
         appId: String(a.id),
         name: String(a.name),
         revisions: num(a.revisions),
+        blobs: num(a.blobs),
         bytesReferenced: num(a.bytes),
         builds: num(a.builds),
         buildSeconds: num(a.build_ms) / 1000,
         deployments: num(a.deployments),
         bytesDeployed: num(a.deployed),
+        requests: num(a.requests),
+        edgeRequests: num(a.edge_requests),
       })),
     };
   }

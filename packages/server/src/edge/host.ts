@@ -67,6 +67,8 @@ export class Edge {
   private readonly statePath: string;
   private readonly log: ServerLogger;
   private server: Server | undefined;
+  /** Requests served per app since the last takeServed(). */
+  private served = new Map<string, number>();
   port = 0;
 
   private constructor(
@@ -259,6 +261,13 @@ export class Edge {
     });
   }
 
+  /** Requests served per app since the last call (for usage); starts counting afresh. */
+  takeServed(): Map<string, number> {
+    const served = this.served;
+    this.served = new Map();
+    return served;
+  }
+
   private async listen(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
@@ -293,6 +302,7 @@ export class Edge {
       return;
     }
     generation.inflight++;
+    this.served.set(appId as string, (this.served.get(appId as string) ?? 0) + 1);
     try {
       const url = `http://${req.headers.host}${req.url ?? '/'}`;
       await forward(req, res, url, {}, (u, init) => generation.mf.dispatchFetch(u, init as never) as never);
