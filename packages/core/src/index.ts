@@ -98,10 +98,12 @@ export { reynaJsonSchema, SCHEMA_URL } from './protocol/config.js';
 export {
   createServerToken,
   type LoginResult,
+  listServerTokens,
   login,
   normalizeServerUrl,
   readCredentials,
   resolveStudio,
+  revokeServerToken,
   StudioClient,
   type StudioClientOptions,
   type StudioIO,

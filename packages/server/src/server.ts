@@ -182,9 +182,17 @@ export function createServer(options: ServerOptions) {
         hint: 'Send "Authorization: Bearer <token>"; run `reyna login` or set REYNA_TOKEN.',
       });
     }
-    const principal = await store.authenticate(hashToken(match[1]));
+    const hash = hashToken(match[1]);
+    const principal = await store.authenticate(hash);
     if (!principal) {
-      throw new ApiError(401, 'E_UNAUTHORIZED', 'The API token is not valid (wrong, or revoked)', {
+      // Only a failed check pays for the second look-up that tells a revoked token from a wrong one.
+      const revokedAt = await store.tokenRevokedAt(hash);
+      if (revokedAt) {
+        throw new ApiError(401, 'E_TOKEN_REVOKED', `This API token was revoked at ${revokedAt}`, {
+          hint: 'Run `reyna login` with a current token, or ask the server admin for a new one (`reyna server token create`).',
+        });
+      }
+      throw new ApiError(401, 'E_UNAUTHORIZED', 'The API token is not valid', {
         hint: 'Run `reyna login` with a current token, or ask the server admin for one (`reyna server token create`).',
       });
     }
@@ -324,8 +332,22 @@ export function createServer(options: ServerOptions) {
     },
   );
   route(
-    { method: 'get', path: '/v1/tokens', summary: 'Your tokens (never their values)', response: TokenList },
-    async (c) => c.json({ tokens: await store.listTokens(me(c).id) }),
+    {
+      method: 'get',
+      path: '/v1/tokens',
+      summary: 'Your tokens, never their values (admins: ?user=<name> for one user’s, ?all=true for everyone’s)',
+      response: TokenList,
+    },
+    async (c) => {
+      const user = c.req.query('user');
+      const all = c.req.query('all') === 'true';
+      if ((all || (user !== undefined && user !== me(c).name)) && !me(c).admin)
+        throw new ApiError(403, 'E_FORBIDDEN', 'Only an admin may list other users’ tokens', {
+          hint: 'Leave out --user and --all to list your own.',
+        });
+      const scope = all ? 'all' : user === undefined ? { userId: me(c).id } : { userName: user };
+      return c.json({ tokens: await store.listTokens(scope) });
+    },
   );
   route(
     {

@@ -9,6 +9,7 @@ import type {
   CreateBuildRequest,
   CreateDeploymentRequest,
   Deployment,
+  ListedToken,
   Manifest,
   PublicLink,
   PutObjectRequest,
@@ -59,8 +60,14 @@ export interface Store {
     label: string,
     options: { admin?: boolean },
   ): Promise<{ token: string; info: TokenInfo; user: User }>;
-  listTokens(userId: string): Promise<TokenInfo[]>;
-  /** Admins may revoke anyone's token, others only their own. */
+  /** When the token behind this hash was revoked; undefined for a live or unknown one. */
+  tokenRevokedAt(tokenHash: string): Promise<string | undefined>;
+  /** Tokens of one user (by id or name; 404 for an unknown name), or of everyone; oldest first, revoked ones too. */
+  listTokens(scope: { userId: string } | { userName: string } | 'all'): Promise<ListedToken[]>;
+  /**
+   * Admins may revoke anyone's token, others only their own (404 for the rest). Refuses (409 E_LAST_ADMIN_TOKEN) to
+   * revoke the last live token of any admin, which would leave nobody able to make tokens.
+   */
   revokeToken(by: User, tokenId: string): Promise<TokenInfo>;
 
   createApp(userId: string, name: string): Promise<App>;

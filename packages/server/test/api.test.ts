@@ -37,7 +37,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(none.status).toBe(401);
       expect(none.body.error.code).toBe('E_UNAUTHORIZED');
       expect(none.body.error.hint).toMatch(/reyna login/);
-      expect((await client(() => h.app, 'reyna_wrong').get('/v1/whoami')).status).toBe(401);
+      const wrong = client(() => h.app, 'reyna_wrong');
+      const wrongWrite = await wrong.post('/v1/apps', { name: 'by-wrong' });
+      expect(wrongWrite.status).toBe(401);
+      expect(wrongWrite.body.error.code).toBe('E_UNAUTHORIZED');
 
       const made = await owner.post('/v1/tokens', { user: 'carol', name: 'ci' });
       const carol = client(() => h.app, made.body.token);
@@ -45,9 +48,55 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const revoked = await carol.del(`/v1/tokens/${made.body.info.id}`);
       expect(revoked.status).toBe(200);
       expect(revoked.body.revokedAt).not.toBeNull();
-      const after = await carol.get('/v1/whoami');
+      const after = await carol.post('/v1/apps', { name: 'by-revoked' });
       expect(after.status).toBe(401);
-      expect(after.body.error.message).toMatch(/revoked/);
+      expect(after.body.error.code).toBe('E_TOKEN_REVOKED');
+      expect(after.body.error.message).toContain(revoked.body.revokedAt);
+      const { rows } = await h.store.sql.query('SELECT 1 FROM apps WHERE name IN ($1, $2)', ['by-wrong', 'by-revoked']);
+      expect(rows).toEqual([]);
+    });
+
+    it('lists tokens: your own, and as an admin one user’s or everyone’s', async () => {
+      const mine = await alice.get('/v1/tokens');
+      expect(mine.status).toBe(200);
+      expect(mine.body.tokens.map((t: { user: string; name: string }) => [t.user, t.name])).toEqual([
+        ['alice', 'laptop'],
+      ]);
+      expect((await alice.get('/v1/tokens?user=alice')).body).toEqual(mine.body);
+      for (const path of ['/v1/tokens?all=true', '/v1/tokens?user=bob']) {
+        const r = await alice.get(path);
+        expect(r.status, path).toBe(403);
+        expect(r.body.error.code).toBe('E_FORBIDDEN');
+      }
+      const bobs = await owner.get('/v1/tokens?user=bob');
+      expect(bobs.body.tokens.map((t: { user: string }) => t.user)).toEqual(['bob']);
+      const all = await owner.get('/v1/tokens?all=true');
+      expect(new Set(all.body.tokens.map((t: { user: string }) => t.user))).toEqual(
+        new Set(['owner', 'alice', 'bob', 'carol']),
+      );
+      expect(JSON.stringify(all.body)).not.toMatch(/reyna_/);
+      const nobody = await owner.get('/v1/tokens?user=nobody');
+      expect(nobody.status).toBe(404);
+      expect(nobody.body.error.code).toBe('E_NOT_FOUND');
+    });
+
+    it('lets an admin revoke anyone’s token, but not the last live admin token', async () => {
+      const made = await owner.post('/v1/tokens', { user: 'gina' });
+      const gina = client(() => h.app, made.body.token);
+      const byAdmin = await owner.del(`/v1/tokens/${made.body.info.id}`);
+      expect(byAdmin.status).toBe(200);
+      expect((await gina.get('/v1/whoami')).body.error.code).toBe('E_TOKEN_REVOKED');
+
+      const ownerTokenId = (await owner.get('/v1/whoami')).body.token.id;
+      const last = await owner.del(`/v1/tokens/${ownerTokenId}`);
+      expect(last.status).toBe(409);
+      expect(last.body.error.code).toBe('E_LAST_ADMIN_TOKEN');
+      expect(last.body.error.hint).toMatch(/reyna server token create/);
+      expect((await owner.get('/v1/whoami')).status).toBe(200);
+      // Beside a second admin token either may go; once that one has, the first is the last again.
+      const spare = await owner.post('/v1/tokens', { user: 'owner', name: 'spare' });
+      expect((await owner.del(`/v1/tokens/${spare.body.info.id}`)).status).toBe(200);
+      expect((await owner.del(`/v1/tokens/${ownerTokenId}`)).status).toBe(409);
     });
 
     it('stores tokens only as hashes', async () => {

@@ -68,7 +68,11 @@ export const CreatedToken = z
   .meta({ id: 'CreatedToken' });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const ListedToken = TokenInfo.extend({ user: z.string().describe('Name of the user the token is for') }).meta({
+  id: 'ListedToken',
+});
+export type ListedToken = z.infer<typeof ListedToken>;
+export const TokenList = z.object({ tokens: z.array(ListedToken) });
 
 export const AppNameField = z
   .string()

@@ -9,6 +9,7 @@ import type {
   CreateBuildRequest,
   CreateDeploymentRequest,
   Deployment,
+  ListedToken,
   PublicLink,
   PutObjectRequest,
   Revision,
@@ -175,18 +176,56 @@ export class SqlStore implements Store {
     return this.sql.transaction((tx) => this.makeToken(tx, userName, label, options));
   }
 
-  async listTokens(userId: string): Promise<TokenInfo[]> {
-    const { rows } = await this.sql.query('SELECT * FROM tokens WHERE user_id = $1 ORDER BY created_at, id', [userId]);
-    return rows.map(toToken);
+  async tokenRevokedAt(tokenHash: string): Promise<string | undefined> {
+    const { rows } = await this.sql.query('SELECT revoked_at FROM tokens WHERE hash = $1 AND revoked_at IS NOT NULL', [
+      tokenHash,
+    ]);
+    return rows[0] ? iso(rows[0].revoked_at) : undefined;
   }
 
-  async revokeToken(by: User, tokenId: string): Promise<TokenInfo> {
+  async listTokens(scope: { userId: string } | { userName: string } | 'all'): Promise<ListedToken[]> {
+    const where = scope === 'all' ? 'true' : 'userId' in scope ? 'u.id = $1' : 'u.name = $1';
+    const params = scope === 'all' ? [] : ['userId' in scope ? scope.userId : scope.userName];
     const { rows } = await this.sql.query(
-      `UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND (user_id = $2 OR $3) RETURNING *`,
-      [tokenId, by.id, by.admin],
+      `SELECT t.*, u.name AS user_name FROM tokens t JOIN users u ON u.id = t.user_id WHERE ${where}
+       ORDER BY t.created_at, t.id`,
+      params,
     );
-    if (!rows[0]) throw notFound('token', tokenId);
-    return toToken(rows[0]);
+    if (rows.length === 0 && typeof scope === 'object' && 'userName' in scope) {
+      const known = await this.sql.query('SELECT 1 FROM users WHERE name = $1', [scope.userName]);
+      if (known.rows.length === 0) throw notFound('user', scope.userName);
+    }
+    return rows.map((r) => ({ ...toToken(r), user: String(r.user_name) }));
+  }
+
+  revokeToken(by: User, tokenId: string): Promise<TokenInfo> {
+    return this.sql.transaction(async (tx) => {
+      // Two admins revoking each other's last tokens at once must not both pass the check below.
+      await tx.query('SELECT pg_advisory_xact_lock(726181)');
+      const { rows } = await tx.query(
+        `SELECT t.*, u.admin FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND (t.user_id = $2 OR $3)`,
+        [tokenId, by.id, by.admin],
+      );
+      const token = rows[0];
+      if (!token) throw notFound('token', tokenId);
+      if (token.admin && token.revoked_at === null) {
+        const { rows: others } = await tx.query(
+          `SELECT count(*)::int AS n FROM tokens t JOIN users u ON u.id = t.user_id
+           WHERE u.admin AND t.revoked_at IS NULL AND t.id <> $1`,
+          [tokenId],
+        );
+        if (num(others[0]?.n) === 0) {
+          throw new ApiError(409, 'E_LAST_ADMIN_TOKEN', `${tokenId} is the last live token of an admin`, {
+            hint: 'Make another admin token first (`reyna server token create --user <admin>`), then revoke this one.',
+          });
+        }
+      }
+      const { rows: done } = await tx.query(
+        'UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *',
+        [tokenId],
+      );
+      return toToken(done[0] as Row);
+    });
   }
 
   async createApp(userId: string, name: string): Promise<App> {

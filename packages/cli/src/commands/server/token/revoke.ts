@@ -1,0 +1,29 @@
+import { Args } from '@oclif/core';
+import { revokeServerToken } from '@reyna/core';
+import { BaseCommand } from '../../../base-command.js';
+import { studioFlags } from '../../../sync-flags.js';
+
+export default class ServerTokenRevoke extends BaseCommand<typeof ServerTokenRevoke> {
+  static override summary = 'Revoke an API token: your own, or anyone’s as an admin.';
+  static override description =
+    'Requests with a revoked token answer 401 E_TOKEN_REVOKED. Find the id with `reyna server token list`.';
+  static override examples = ['<%= config.bin %> server token revoke tok-4k1z0example00'];
+  static override args = { tokenId: Args.string({ description: 'The token id (tok-…).', required: true }) };
+  static override flags = { ...studioFlags };
+
+  async run() {
+    const ctx = this.context();
+    const result = await revokeServerToken({
+      env: ctx.env,
+      server: this.flags.server,
+      token: this.flags.token,
+      tokenId: this.args.tokenId,
+      signal: ctx.signal,
+    });
+    return this.render(result, () =>
+      this.log(
+        `${this.colors.green('✔')} Revoked ${result.token.id} (${result.token.name}) at ${result.token.revokedAt}`,
+      ),
+    );
+  }
+}
