@@ -33,15 +33,36 @@ export function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Whether the service at `url` answers on its port (the URL's host and port, else `port`). */
+async function answers(url: string, port: number): Promise<boolean> {
+  const u = new URL(url);
+  return portOpen(u.hostname, Number(u.port || port));
+}
+
+const pgAt = new URL(PG_URL).host;
+const natsAt = new URL(NATS_URL).host;
 export const hasPostgres = need(
-  'PostgreSQL at 127.0.0.1:5432',
-  await portOpen('127.0.0.1', 5432),
+  `PostgreSQL at ${pgAt}`,
+  await answers(PG_URL, 5432),
   'start PostgreSQL with a database "test"',
 );
-export const hasNats = need('NATS at 127.0.0.1:4222', await portOpen('127.0.0.1', 4222), 'start nats-server');
+export const hasNats = need(`NATS at ${natsAt}`, await answers(NATS_URL, 4222), 'start nats-server');
 
 export type Kind = 'pglite' | 'postgres';
-export const KINDS: Kind[] = hasPostgres ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * The stores the API suite runs on, each with `skip` and a title that says why: a store missing here shows as skipped
+ * in the test output (and fails the run under CI=true, see need()), rather than silently not running.
+ */
+export const STORES: { kind: Kind; skip: boolean; title: string }[] = [
+  { kind: 'pglite', skip: false, title: 'pglite' },
+  {
+    kind: 'postgres',
+    skip: !hasPostgres,
+    title: hasPostgres ? 'postgres' : `postgres (skipped: no PostgreSQL at ${pgAt})`,
+  },
+];
+/** The same for event buses. */
+export const NATS_TITLE = hasNats ? 'nats' : `nats (skipped: no NATS at ${natsAt})`;
 
 export interface Harness {
   kind: Kind;

@@ -1,11 +1,11 @@
 // The studio server's API, run once per store: PGlite, and the machine's PostgreSQL (a fresh schema per run).
 import { encodeBlobBatch } from '@reyna/core/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Harness, KINDS, makeHarness, sha256 } from './_harness.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { client, type Harness, makeHarness, STORES, sha256 } from './_harness.js';
 
 const file = (text: string, mode = 0o644) => ({ sha256: sha256(text), size: Buffer.byteLength(text), mode });
 
-describe.each(KINDS)('studio API on %s', (kind) => {
+describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_title, { kind, skip }) => {
   let h: Harness;
   let owner: ReturnType<typeof client>;
   let alice: ReturnType<typeof client>;
@@ -13,7 +13,12 @@ describe.each(KINDS)('studio API on %s', (kind) => {
   let bobToken: string;
   const anon = () => client(() => h.app);
 
+  // A store missing here: every test shows as skipped (the title says why), and nothing tries to reach it.
+  beforeEach((ctx) => {
+    if (skip) ctx.skip();
+  });
   beforeAll(async () => {
+    if (skip) return;
     h = await makeHarness(kind);
     owner = client(() => h.app, h.ownerToken);
     const a = await owner.post('/v1/tokens', { user: 'alice', name: 'laptop' });
@@ -137,20 +142,26 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(bad.body.error.code).toBe('E_BAD_REQUEST');
     });
 
-    it("answers 404 for another user's app, on every route", async () => {
+    it("answers 404 for another user's app, on every route, and changes nothing of it", async () => {
       const { body: app } = await alice.post('/v1/apps', { name: 'private' });
+      const head = (await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: {} })).body.id;
       for (const r of [
         await bob.get(`/v1/apps/${app.id}`),
         await bob.get(`/v1/apps/${app.id}/revisions`),
-        await bob.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: {} }),
+        await bob.get(`/v1/apps/${app.id}/revisions/${head}`),
+        await bob.post(`/v1/apps/${app.id}/revisions`, { parent: head, files: {} }),
         await bob.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' }),
+        await bob.post(`/v1/apps/${app.id}/builds`, { status: 'success', durationMs: 1 }),
         await bob.del(`/v1/apps/${app.id}`),
       ]) {
         expect(r.status).toBe(404);
         expect(r.body.error.code).toBe('E_NOT_FOUND');
       }
       expect((await bob.get('/v1/apps')).body.apps).toEqual([]);
-      expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(200);
+      expect((await alice.get(`/v1/apps/${app.id}`)).body).toMatchObject({ id: app.id, head });
+      expect((await alice.get(`/v1/apps/${app.id}/revisions`)).body.revisions).toHaveLength(1);
+      expect((await alice.get(`/v1/apps/${app.id}/deployments`)).body.deployments).toEqual([]);
+      expect((await alice.get(`/v1/apps/${app.id}/builds`)).body.builds).toEqual([]);
     });
 
     it('commits a chain of revisions and returns the manifest', async () => {
@@ -241,7 +252,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         files: { a: file('never uploaded') },
       });
       expect(r.status).toBe(422);
-      expect(r.body.error).toMatchObject({ code: 'E_MISSING_BLOBS', details: { missing: [sha256('never uploaded')] } });
+      expect(r.body.error).toMatchObject({
+        code: 'E_MISSING_BLOBS',
+        details: { missing: [sha256('never uploaded')] },
+      });
       await upload(alice, 'sized');
       const wrong = await alice.post(`/v1/apps/${app.id}/revisions`, {
         parent: null,
@@ -268,7 +282,11 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       });
       const { body: bucket } = await alice.post('/v1/buckets', { name: 'keeper' });
       await alice.put(`/v1/buckets/${bucket.id}/objects/k`, { sha256: sha256('also in a bucket') });
-      await alice.post(`/v1/apps/${app.id}/deployments`, { revision: rev.body.id, target: 'local', status: 'success' });
+      await alice.post(`/v1/apps/${app.id}/deployments`, {
+        revision: rev.body.id,
+        target: 'local',
+        status: 'success',
+      });
       expect(await h.blobs.has(sha256('only in doomed'))).toBe(true);
       const before = (await alice.get('/v1/usage')).body.user;
       expect((await alice.del(`/v1/apps/${app.id}`)).status).toBe(204);
@@ -418,10 +436,20 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       ).toBe(200);
     });
 
-    it('answers 400 E_BAD_JSON to malformed JSON', async () => {
-      const r = await alice.post('/v1/apps', '{"name": ', { 'content-type': 'application/json' });
-      expect(r.status).toBe(400);
-      expect(r.body.error.code).toBe('E_BAD_JSON');
+    it('answers 400 E_BAD_JSON to malformed JSON, and stores nothing', async () => {
+      const before = (await alice.get('/v1/apps')).body.apps;
+      for (const body of ['{"name": ', '{"name": "half"', 'name=x', '']) {
+        const r = await alice.post('/v1/apps', body, { 'content-type': 'application/json' });
+        expect(r.status, body).toBe(400);
+        expect(r.body.error.code, body).toBe('E_BAD_JSON');
+      }
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'json-batch' });
+      const batch = await alice.post(`/v1/buckets/${bucket.id}/batch`, '{"ops": [', {
+        'content-type': 'application/json',
+      });
+      expect([batch.status, batch.body.error.code]).toEqual([400, 'E_BAD_JSON']);
+      expect((await alice.get('/v1/apps')).body.apps).toEqual(before);
+      expect((await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects).toEqual([]);
     });
 
     it('answers 400 to a 101-item bucket batch and applies none of it', async () => {
@@ -430,19 +458,26 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const ops = Array.from({ length: 101 }, (_, i) => ({ op: 'put', key: `k${i}`, sha256: sha256('v') }));
       const r = await alice.post(`/v1/buckets/${bucket.id}/batch`, { ops });
       expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('E_BAD_REQUEST');
       expect(r.body.error.message).toMatch(/100/);
       expect((await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects).toEqual([]);
+      // 100 is allowed.
+      expect((await alice.post(`/v1/buckets/${bucket.id}/batch`, { ops: ops.slice(0, 100) })).body).toEqual({
+        applied: 100,
+      });
     });
 
-    it('answers 429 with Retry-After past the rate limit', async () => {
+    it('answers 429 with Retry-After past the rate limit, and does not do the write', async () => {
       const limited = h.withLimits({ rateLimit: 3, rateWindowMs: 60_000 });
-      const c = client(() => limited, (await owner.post('/v1/tokens', { user: 'dave' })).body.token);
+      const token = (await owner.post('/v1/tokens', { user: 'dave' })).body.token;
+      const c = client(() => limited, token);
       for (let i = 0; i < 3; i++) expect((await c.get('/v1/whoami')).status).toBe(200);
-      const r = await c.get('/v1/whoami');
+      const r = await c.post('/v1/apps', { name: 'over-the-limit' });
       expect(r.status).toBe(429);
       expect(r.body.error.code).toBe('E_RATE_LIMITED');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect((await client(() => h.app, token).get('/v1/apps')).body.apps).toEqual([]);
     });
 
     it('answers 429 E_QUOTA_EXCEEDED past the blob and bucket quotas, storing nothing', async () => {
@@ -453,10 +488,44 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(third.status).toBe(429);
       expect(third.body.error.code).toBe('E_QUOTA_EXCEEDED');
       expect(await h.blobs.has(sha256('q3'))).toBe(false);
+      expect((await c.post('/v1/blobs/missing', { hashes: [sha256('q3')] })).body.missing).toEqual([sha256('q3')]);
       expect((await c.post('/v1/buckets', { name: 'one' })).status).toBe(201);
       const second = await c.post('/v1/buckets', { name: 'two' });
       expect(second.status).toBe(429);
       expect(second.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      expect((await c.get('/v1/buckets')).body.buckets.map((b: { name: string }) => b.name)).toEqual(['one']);
+    });
+
+    it('answers 429 E_QUOTA_EXCEEDED past the bytes quota, storing nothing', async () => {
+      const tight = h.withLimits({ quotas: { blobs: 100, buckets: 10, bytes: 10 } });
+      const c = client(() => tight, (await owner.post('/v1/tokens', { user: 'hank' })).body.token);
+      expect((await c.put(`/v1/blobs/${sha256('six b1')}`, 'six b1')).status).toBe(201);
+      const over = await c.put(`/v1/blobs/${sha256('six b2')}`, 'six b2');
+      expect(over.status).toBe(429);
+      expect(over.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      expect(over.body.error.message).toContain('10 bytes');
+      expect(await h.blobs.has(sha256('six b2'))).toBe(false);
+      expect((await c.get('/v1/usage')).body.user).toMatchObject({ blobs: 1, bytesStored: 6 });
+      // The same bytes again are no new bytes: within the quota.
+      expect((await c.put(`/v1/blobs/${sha256('six b1')}`, 'six b1')).status).toBe(200);
+    });
+
+    it('refuses a whole batch upload that would pass a quota, storing none of it', async () => {
+      const tight = h.withLimits({ quotas: { blobs: 2, buckets: 10, bytes: 1000 } });
+      const c = client(() => tight, (await owner.post('/v1/tokens', { user: 'ivy' })).body.token);
+      const texts = ['batch q1', 'batch q2', 'batch q3'];
+      const body = encodeBlobBatch(texts.map((t) => ({ sha256: sha256(t), data: Buffer.from(t) })));
+      const r = await c.post('/v1/blobs/batch', body, { 'content-type': 'application/vnd.reyna.blobs' });
+      expect(r.status).toBe(429);
+      expect(r.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      for (const t of texts) expect(await h.blobs.has(sha256(t)), t).toBe(false);
+      expect((await c.post('/v1/blobs/missing', { hashes: texts.map(sha256) })).body.missing).toHaveLength(3);
+      expect((await c.get('/v1/usage')).body.user).toMatchObject({ blobs: 0, bytesStored: 0 });
+      // Two fit.
+      const two = encodeBlobBatch(texts.slice(0, 2).map((t) => ({ sha256: sha256(t), data: Buffer.from(t) })));
+      expect((await c.post('/v1/blobs/batch', two, { 'content-type': 'application/vnd.reyna.blobs' })).status).toBe(
+        200,
+      );
     });
 
     it('answers unknown routes with the error shape', async () => {
