@@ -122,7 +122,8 @@ export function createServer(options: ServerOptions) {
     await next();
     const seconds = (performance.now() - started) / 1000;
     metrics.observe(c.req.method, c.req.routePath || 'unmatched', c.res.status, seconds);
-    log.info(
+    // Authentication may have swapped in a child logger that names the user: the request line should too.
+    (c.get('log') ?? log).info(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
       'request',
     );
@@ -210,7 +211,7 @@ export function createServer(options: ServerOptions) {
     }
     bump(requestCounts.users, principal.user.id);
     c.set('principal', principal);
-    c.set('log', c.get('log').child({ user: principal.user.name }));
+    c.set('log', c.get('log').child({ userId: principal.user.id, user: principal.user.name }));
     return next();
   });
 
