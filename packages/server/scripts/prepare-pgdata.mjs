@@ -11,7 +11,8 @@ const started = performance.now();
 const out = fileURLToPath(new URL('../dist/pgdata', import.meta.url));
 const staging = `${out}.build-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
-const sql = await openPglite(staging, { prepared: false });
+// 1 MB WAL segments instead of 16: the one segment a fresh data dir needs was 40% of the bytes every copy writes.
+const sql = await openPglite(staging, { prepared: false, initdbArgs: ['--wal-segsize=1'] });
 const applied = await migrate(sql);
 await sql.query('CHECKPOINT');
 await sql.close();

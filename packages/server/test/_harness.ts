@@ -74,8 +74,8 @@ export interface Harness {
   dir: string;
   /** The same backends with other limits. */
   withLimits(limits: Partial<Limits>): ReynaServer;
-  /** Closes the store and opens it again on the same data (PGlite dir or PostgreSQL schema). */
-  restart(): Promise<void>;
+  /** Closes the store and opens it again on the same data (PGlite dir or PostgreSQL schema); the migrations applied. */
+  restart(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -103,9 +103,10 @@ export async function makeHarness(kind: Kind, events: EventBus = new MemoryEvent
       await h.app.shutdown();
       await store.close();
       store = new SqlStore(await open());
-      await store.migrate();
+      const applied = await store.migrate();
       h.store = store;
       h.app = createServer({ store, blobs, events });
+      return applied;
     },
     async close() {
       await h.app.shutdown();

@@ -753,6 +753,19 @@ describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_ti
       expect(await h.store.migrate()).toEqual([]);
     });
 
+    it('applies, at start, exactly the migrations a store lacks', async () => {
+      // A store from before migration 2, as an older server left it.
+      await h.store.sql.query('DROP TABLE app_requests');
+      await h.store.sql.query('DELETE FROM reyna_migrations WHERE version = 2');
+      expect(await h.restart()).toEqual([2]);
+      expect((await h.store.sql.query('SELECT version FROM reyna_migrations ORDER BY version')).rows).toEqual([
+        { version: 1 },
+        { version: 2 },
+      ]);
+      expect(await h.store.migrate()).toEqual([]);
+      expect((await alice.get('/v1/usage')).status).toBe(200);
+    });
+
     it('sums usage per user over all their apps, and counts requests per app', async () => {
       const c = client(() => h.app, (await owner.post('/v1/tokens', { user: 'frank' })).body.token);
       const before = (await c.get('/v1/usage')).body.user;

@@ -24,6 +24,8 @@ export interface PgliteOptions {
   prepared?: boolean;
   /** PostgreSQL's shared_buffers, e.g. "64MB" (default DEFAULT_SHARED_BUFFERS). */
   sharedBuffers?: string;
+  /** Extra initdb arguments for a data dir made here (the build's prepared one). */
+  initdbArgs?: string[];
 }
 
 /**
@@ -49,7 +51,7 @@ export async function openPglite(dataDir: string | undefined, options: PgliteOpt
     await rename(staging, dataDir);
   }
   const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`];
-  return wrap(await PGlite.create(dataDir, { startParams }));
+  return wrap(await PGlite.create(dataDir, { startParams, initDbStartParams: options.initdbArgs }));
 }
 
 function txOf(q: Pick<PGlite, 'query' | 'exec'>): SqlTx {
