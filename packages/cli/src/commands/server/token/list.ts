@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { listServerTokens } from '@reyna/core';
 import { BaseCommand } from '../../../base-command.js';
 import { flag } from '../../../flags.js';
-import { studioFlags } from '../../../sync-flags.js';
+import { studioFlags, studioOptions } from '../../../sync-flags.js';
 
 export default class ServerTokenList extends BaseCommand<typeof ServerTokenList> {
   static override summary = 'List API tokens (never their values): yours, or as an admin anyone’s.';
@@ -22,14 +22,10 @@ export default class ServerTokenList extends BaseCommand<typeof ServerTokenList>
   };
 
   async run() {
-    const ctx = this.context();
     const result = await listServerTokens({
-      env: ctx.env,
-      server: this.flags.server,
-      token: this.flags.token,
+      ...studioOptions(this.context(), this.flags),
       user: this.flags.user,
       all: this.flags.all,
-      signal: ctx.signal,
     });
     return this.render(result, () => {
       if (result.tokens.length === 0) this.log(this.colors.dim('No tokens.'));

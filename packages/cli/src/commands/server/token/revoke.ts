@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { revokeServerToken } from '@reyna/core';
 import { BaseCommand } from '../../../base-command.js';
-import { studioFlags } from '../../../sync-flags.js';
+import { studioFlags, studioOptions } from '../../../sync-flags.js';
 
 export default class ServerTokenRevoke extends BaseCommand<typeof ServerTokenRevoke> {
   static override summary = 'Revoke an API token: your own, or anyone’s as an admin.';
@@ -12,13 +12,9 @@ export default class ServerTokenRevoke extends BaseCommand<typeof ServerTokenRev
   static override flags = { ...studioFlags };
 
   async run() {
-    const ctx = this.context();
     const result = await revokeServerToken({
-      env: ctx.env,
-      server: this.flags.server,
-      token: this.flags.token,
+      ...studioOptions(this.context(), this.flags),
       tokenId: this.args.tokenId,
-      signal: ctx.signal,
     });
     return this.render(result, () =>
       this.log(
