@@ -1,13 +1,14 @@
 // Studio server throughput on this machine, over loopback: one 10,000-hash "which do you lack" call, a 10,000-blob
-// batch upload, and small-blob PUT and GET under 50 concurrent connections (requests/s and p50/p99 latency).
-// A benchmark, not a test: prints figures and exits 0. `node bench/server.mjs [requests]` (default 3000 each).
-// Needs `npm run build` first.
+// batch upload, and small-blob PUT and GET under 50 concurrent connections, driven by autocannon (requests/s and
+// p50/p99 latency). A benchmark, not a test: prints figures and exits 0 (1 when requests failed).
+// `node bench/server.mjs [requests]` (default 3000 each). Needs `npm run build` first.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 
 const N = Number(process.argv[2] ?? 3000);
 const CONCURRENCY = 50;
@@ -34,31 +35,17 @@ const info = await new Promise((resolve, reject) => {
 });
 const auth = { authorization: `Bearer ${info.ownerToken}` };
 
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-
-/** Runs `n` requests, `CONCURRENCY` at a time; returns requests/s and latencies. */
-async function load(n, makeRequest) {
-  const latencies = [];
-  let next = 0;
-  let failed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        const res = await makeRequest(i);
-        await res.arrayBuffer();
-        if (!res.ok) failed++;
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  return { rps: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), failed };
+/** `amount` authenticated requests over CONCURRENCY connections, each made by `request(i)`; autocannon's figures. */
+function load(amount, request) {
+  let i = 0;
+  return autocannon({
+    url: info.url,
+    connections: CONCURRENCY,
+    amount,
+    timeout: 30,
+    // A fresh headers object each time: autocannon writes Content-Length into the one it is given.
+    requests: [{ setupRequest: (req) => ({ ...req, ...request(i++), headers: { ...auth } }) }],
+  });
 }
 
 try {
@@ -84,14 +71,15 @@ try {
 
   const put = await load(N, (i) => {
     const body = `small blob ${i} ${'x'.repeat(i % 512)}`;
-    return fetch(`${info.url}/v1/blobs/${sha(body)}`, { method: 'PUT', headers: auth, body });
+    return { method: 'PUT', path: `/v1/blobs/${sha(body)}`, body };
   });
-  const get = await load(N, (i) => fetch(`${info.url}/v1/blobs/${hashes[i % hashes.length]}`, { headers: auth }));
+  const get = await load(N, (i) => ({ method: 'GET', path: `/v1/blobs/${hashes[i % hashes.length]}` }));
 
+  const failed = (r) => r.non2xx + r.errors + r.timeouts;
   const fmt = (r) =>
-    `${r.rps.toFixed(0).padStart(6)} req/s  p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms${r.failed ? `  (${r.failed} failed)` : ''}`;
+    `${(r.requests.total / r.duration).toFixed(0).padStart(6)} req/s  p50 ${r.latency.p50.toFixed(1).padStart(6)} ms  p99 ${r.latency.p99.toFixed(1).padStart(6)} ms  (${r.duration.toFixed(1)} s)${failed(r) ? `  (${failed(r)} failed)` : ''}`;
   console.log(
-    `server: PGlite + blob files, node ${process.version}, ${CONCURRENCY} concurrent connections over loopback`,
+    `server: PGlite + blob files, node ${process.version}, autocannon, ${CONCURRENCY} concurrent connections over loopback`,
   );
   console.log(
     `  which-do-you-lack, 10,000 hashes   ${lackMs.toFixed(0).padStart(6)} ms  (${missing} missing, HTTP ${lack.status})`,
@@ -99,6 +87,7 @@ try {
   console.log(`  batch upload, 10,000 small blobs   ${batchMs.toFixed(0).padStart(6)} ms  (HTTP ${batch.status})`);
   console.log(`  PUT small blob ×${N}               ${fmt(put)}`);
   console.log(`  GET small blob ×${N}               ${fmt(get)}`);
+  if (failed(put) + failed(get) > 0 || !lack.ok || !batch.ok) process.exitCode = 1;
 } finally {
   await new Promise((done) => {
     child.once('exit', done);

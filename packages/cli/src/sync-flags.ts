@@ -29,6 +29,11 @@ export const transferFlags = {
 
 type Ctx = { cwd: string; env: Record<string, string | undefined>; signal?: AbortSignal };
 
+/** What a core studio function needs to find the server and token: the environment, --server and --token. */
+export function studioOptions(ctx: Ctx, flags: { server?: string; token?: string }) {
+  return { env: ctx.env, signal: ctx.signal, server: flags.server, token: flags.token };
+}
+
 /** SyncOptions from the parsed flags and the command's context. */
 export function syncOptions(
   ctx: Ctx & { logger?: SyncOptions['logger'] },

@@ -100,10 +100,12 @@ export { reynaJsonSchema, SCHEMA_FILE, SCHEMA_REF } from './protocol/config.js';
 export {
   createServerToken,
   type LoginResult,
+  listServerTokens,
   login,
   normalizeServerUrl,
   readCredentials,
   resolveStudio,
+  revokeServerToken,
   StudioClient,
   type StudioClientOptions,
   type StudioIO,

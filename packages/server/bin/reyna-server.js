@@ -19,7 +19,8 @@ Runs the Reyna studio server. DATABASE_URL selects PostgreSQL, NATS_URL selects 
 `);
   process.exit(0);
 }
-const { defaultDataDir, startServer } = await import('../dist/index.js');
+// Only what starting needs: the rest (routes, PGlite, pino) loads inside startServer, beside PGlite's start.
+const { defaultDataDir, startServer } = await import('../dist/start.js');
 const port = Number(values.port ?? env.REYNA_PORT ?? 8787);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.stderr.write(`Error: --port ${values.port ?? env.REYNA_PORT} is not a port number\n`);

@@ -1,4 +1,4 @@
-import { ReynaError, type ReynaErrorOptions } from '@reyna/core';
+import { ReynaError, type ReynaErrorOptions } from '@reyna/core/errors';
 
 /** A ReynaError that knows its HTTP status: what the store and routes throw for the client to see. */
 export class ApiError extends ReynaError {

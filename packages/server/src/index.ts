@@ -1,7 +1,7 @@
 export { FsBlobStore } from './adapters/blobs-fs.js';
 export { MemoryEventBus } from './adapters/events-memory.js';
 export { NatsEventBus } from './adapters/events-nats.js';
-export { openPglite, PREPARED_DATA_DIR } from './adapters/sql-pglite.js';
+export { DEFAULT_SHARED_BUFFERS, openPglite, type PgliteOptions, PREPARED_DATA_DIR } from './adapters/sql-pglite.js';
 export { openPostgres, type PostgresOptions } from './adapters/sql-postgres.js';
 export { SqlStore } from './adapters/store-sql.js';
 export type { BlobStore, StagedBlob } from './blob-store.js';

@@ -1,3 +1,5 @@
+import { ExitCode, ReynaError } from '@reyna/core/errors';
+
 /** Per-user quotas: exceeding one answers 429 E_QUOTA_EXCEEDED. */
 export interface Quotas {
   blobs: number;
@@ -29,13 +31,21 @@ export const DEFAULT_LIMITS: Limits = {
   quotas: { blobs: 10_000, buckets: 1_000, bytes: 10 * 1000 ** 3 },
 };
 
-/** Limits from REYNA_SERVER_* variables over the defaults (documented in README). */
+/**
+ * Limits from REYNA_SERVER_* variables over the defaults (documented in README); an unset or empty one keeps its
+ * default. Throws E_BAD_LIMIT for a value that is not a whole number ≥ 0.
+ */
 export function limitsFromEnv(env: Record<string, string | undefined>, base: Limits = DEFAULT_LIMITS): Limits {
   const num = (name: string, fallback: number) => {
     const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
+    if (raw === undefined || raw.trim() === '') return fallback;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`${name}="${raw}" is not a non-negative number`);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new ReynaError('E_BAD_LIMIT', `${name}="${raw}" is not a whole number of 0 or more`, {
+        hint: `Set ${name} to a number like ${fallback}, or unset it for that default.`,
+        exitCode: ExitCode.usage,
+      });
+    }
     return n;
   };
   return {

@@ -19,6 +19,8 @@ export interface BackendOptions {
   natsUrl?: string;
   /** Use the prepared PGlite data dir on a fresh start (default true). */
   prepared?: boolean;
+  /** PGlite's shared_buffers (REYNA_SERVER_PGLITE_BUFFERS), default 32MB. */
+  pgliteBuffers?: string;
 }
 
 export interface Backends {
@@ -38,7 +40,10 @@ export async function openBackends(options: BackendOptions): Promise<Backends> {
     const { openPostgres } = await import('./adapters/sql-postgres.js');
     sql = await openPostgres({ connectionString: options.databaseUrl, schema: options.databaseSchema });
   } else {
-    sql = await openPglite(join(options.dataDir, 'pg'), { prepared: options.prepared });
+    sql = await openPglite(join(options.dataDir, 'pg'), {
+      prepared: options.prepared,
+      sharedBuffers: options.pgliteBuffers,
+    });
   }
   const store = new SqlStore(sql);
   let events: EventBus | undefined;

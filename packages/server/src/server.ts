@@ -59,7 +59,7 @@ import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteSpec } from './openapi.js';
 import { RateLimiter } from './rate-limit.js';
-import type { Orphans, Principal, Store } from './store.js';
+import type { Orphans, Principal, RequestCounts, Store } from './store.js';
 
 /** The part of a pino logger the server uses. */
 export interface ServerLogger {
@@ -98,11 +98,11 @@ export function createServer(options: ServerOptions) {
   const metrics = new Metrics();
   const limiter = new RateLimiter(limits.rateLimit, limits.rateWindowMs);
   const specs: RouteSpec[] = [];
-  const requestCounts = new Map<string, number>();
+  let requestCounts: RequestCounts = { users: new Map(), apps: new Map(), edge: new Map() };
   const flush = async () => {
-    if (requestCounts.size === 0) return;
-    const counts = new Map(requestCounts);
-    requestCounts.clear();
+    const counts = { ...requestCounts, edge: options.edge?.takeServed() ?? new Map<string, number>() };
+    requestCounts = { users: new Map(), apps: new Map(), edge: new Map() };
+    if (counts.users.size + counts.apps.size + counts.edge.size === 0) return;
     await store
       .countRequests(counts)
       .catch((error: Error) => logger.warn({ err: error.message }, 'could not save request counts'));
@@ -124,7 +124,8 @@ export function createServer(options: ServerOptions) {
     await next();
     const seconds = (performance.now() - started) / 1000;
     metrics.observe(c.req.method, c.req.routePath || 'unmatched', c.res.status, seconds);
-    log.info(
+    // Authentication may have swapped in a child logger that names the user: the request line should too.
+    (c.get('log') ?? log).info(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1000) },
       'request',
     );
@@ -165,7 +166,13 @@ export function createServer(options: ServerOptions) {
   function route(spec: RouteSpec, handler: (c: C) => Promise<Response> | Response) {
     specs.push(spec);
     const path = spec.path.replace(/\{(\w+)\}/g, ':$1').replace(':key', ':key{.+}');
-    app.on(spec.method.toUpperCase(), path, (c) => handler(c as C));
+    const perApp = path.startsWith('/v1/apps/:appId');
+    app.on(spec.method.toUpperCase(), path, async (c) => {
+      const res = await handler(c as C);
+      // Only an answered request is the app's: a refused one may name an app the caller cannot see.
+      if (perApp) bump(requestCounts.apps, c.req.param('appId') ?? '');
+      return res;
+    });
   }
 
   // Authentication and rate limits for every /v1 route but the public ones.
@@ -178,9 +185,17 @@ export function createServer(options: ServerOptions) {
         hint: 'Send "Authorization: Bearer <token>"; run `reyna login` or set REYNA_TOKEN.',
       });
     }
-    const principal = await store.authenticate(hashToken(match[1]));
+    const hash = hashToken(match[1]);
+    const principal = await store.authenticate(hash);
     if (!principal) {
-      throw new ApiError(401, 'E_UNAUTHORIZED', 'The API token is not valid (wrong, or revoked)', {
+      // Only a failed check pays for the second look-up that tells a revoked token from a wrong one.
+      const revokedAt = await store.tokenRevokedAt(hash);
+      if (revokedAt) {
+        throw new ApiError(401, 'E_TOKEN_REVOKED', `This API token was revoked at ${revokedAt}`, {
+          hint: 'Run `reyna login` with a current token, or ask the server admin for a new one (`reyna server token create`).',
+        });
+      }
+      throw new ApiError(401, 'E_UNAUTHORIZED', 'The API token is not valid', {
         hint: 'Run `reyna login` with a current token, or ask the server admin for one (`reyna server token create`).',
       });
     }
@@ -196,9 +211,9 @@ export function createServer(options: ServerOptions) {
         },
       );
     }
-    requestCounts.set(principal.user.id, (requestCounts.get(principal.user.id) ?? 0) + 1);
+    bump(requestCounts.users, principal.user.id);
     c.set('principal', principal);
-    c.set('log', c.get('log').child({ user: principal.user.name }));
+    c.set('log', c.get('log').child({ userId: principal.user.id, user: principal.user.name }));
     return next();
   });
 
@@ -252,10 +267,31 @@ export function createServer(options: ServerOptions) {
     }
   }
 
-  function publish(subject: string, data: Record<string, unknown>, log: ServerLogger) {
+  /**
+   * Publishes an event for the users in `audience` (default: `data.ownerId`). The audience travels with the event, so
+   * a server process on NATS that did not make the change still knows whose streams it goes to.
+   */
+  function publish(subject: string, data: Record<string, unknown>, log: ServerLogger, audience?: string[]) {
     events
-      .publish(subject, data)
+      .publish(subject, { ...data, audience: audience ?? [String(data.ownerId)] })
       .catch((error: Error) => log.warn({ err: error.message, subject }, 'could not publish event'));
+  }
+
+  /** `bucket.changed.<bucketId>` for its owner and everyone it is shared with, whoever made the change. */
+  async function bucketChanged(
+    c: C,
+    bucketId: string,
+    change: Record<string, unknown>,
+    watchers?: { ownerId: string; sharedWith: string[] },
+  ) {
+    const log = c.get('log');
+    // The change is committed: a failed lookup (the bucket deleted meanwhile) costs the event, not the answer.
+    const to = watchers ?? (await store.bucketWatchers(bucketId).catch(() => undefined));
+    if (!to) return log.warn({ bucketId }, 'bucket gone before its change event went out');
+    publish(`bucket.changed.${bucketId}`, { ownerId: to.ownerId, by: me(c).id, bucketId, ...change }, log, [
+      to.ownerId,
+      ...to.sharedWith,
+    ]);
   }
 
   // Service routes
@@ -299,8 +335,22 @@ export function createServer(options: ServerOptions) {
     },
   );
   route(
-    { method: 'get', path: '/v1/tokens', summary: 'Your tokens (never their values)', response: TokenList },
-    async (c) => c.json({ tokens: await store.listTokens(me(c).id) }),
+    {
+      method: 'get',
+      path: '/v1/tokens',
+      summary: 'Your tokens, never their values (admins: ?user=<name> for one user’s, ?all=true for everyone’s)',
+      response: TokenList,
+    },
+    async (c) => {
+      const user = c.req.query('user');
+      const all = c.req.query('all') === 'true';
+      if ((all || (user !== undefined && user !== me(c).name)) && !me(c).admin)
+        throw new ApiError(403, 'E_FORBIDDEN', 'Only an admin may list other users’ tokens', {
+          hint: 'Leave out --user and --all to list your own.',
+        });
+      const scope = all ? 'all' : user === undefined ? { userId: me(c).id } : { userName: user };
+      return c.json({ tokens: await store.listTokens(scope) });
+    },
   );
   route(
     {
@@ -599,8 +649,10 @@ export function createServer(options: ServerOptions) {
   );
   route({ method: 'delete', path: '/v1/buckets/{bucketId}', summary: 'Delete a bucket (owner only)' }, async (c) => {
     const bucketId = c.req.param('bucketId') ?? '';
+    // Read before the delete takes the shares with it.
+    const watchers = await store.bucketWatchers(bucketId).catch(() => undefined);
     await dropOrphans(await store.deleteBucket(me(c).id, bucketId), c.get('log'));
-    publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, deleted: true }, c.get('log'));
+    await bucketChanged(c, bucketId, { deleted: true }, watchers);
     return c.body(null, 204);
   });
   route(
@@ -628,7 +680,7 @@ export function createServer(options: ServerOptions) {
       const key = param(c, 'key');
       const body = await json(c, PutObjectRequest);
       const object = await store.putObject(me(c).id, bucketId, key, body);
-      publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, key, sha256: object.sha256 }, c.get('log'));
+      await bucketChanged(c, bucketId, { key, sha256: object.sha256 });
       return c.json(object);
     },
   );
@@ -648,7 +700,7 @@ export function createServer(options: ServerOptions) {
     const bucketId = c.req.param('bucketId') ?? '';
     const key = param(c, 'key');
     await dropOrphans(await store.deleteObject(me(c).id, bucketId, key), c.get('log'));
-    publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, key, deleted: true }, c.get('log'));
+    await bucketChanged(c, bucketId, { key, deleted: true });
     return c.body(null, 204);
   });
   route(
@@ -664,7 +716,7 @@ export function createServer(options: ServerOptions) {
       const body = await json(c, BatchRequest);
       const result = await store.batch(me(c).id, bucketId, body.ops);
       await dropOrphans(result, c.get('log'));
-      publish(`bucket.changed.${bucketId}`, { ownerId: me(c).id, bucketId, batch: result.applied }, c.get('log'));
+      await bucketChanged(c, bucketId, { batch: result.applied });
       return c.json({ applied: result.applied });
     },
   );
@@ -853,7 +905,8 @@ export function createServer(options: ServerOptions) {
     {
       method: 'get',
       path: '/v1/events',
-      summary: 'Server-Sent Events for changes to your apps and buckets (?subject= pattern, default ">")',
+      summary:
+        'Server-Sent Events for changes to your apps, and to buckets you own or that are shared with you (?subject= pattern, default ">")',
       rawResponse: 'text/event-stream',
     },
     (c) => {
@@ -862,8 +915,11 @@ export function createServer(options: ServerOptions) {
       return streamSSE(c, async (stream) => {
         let id = 0;
         const unsubscribe = await events.subscribe(pattern, (event) => {
-          if (event.data.ownerId !== userId) return;
-          void stream.writeSSE({ event: event.subject, data: JSON.stringify(event), id: String(++id) });
+          const { audience, ...data } = event.data;
+          if (!Array.isArray(audience) || !audience.includes(userId)) return;
+          // Who else may watch is not the reader's business.
+          const shown = { ...event, data };
+          void stream.writeSSE({ event: event.subject, data: JSON.stringify(shown), id: String(++id) });
         });
         await stream.writeSSE({ event: 'ready', data: '{}' });
         // A comment every 15 s keeps proxies from closing an idle stream.
@@ -895,6 +951,10 @@ export function createServer(options: ServerOptions) {
 }
 
 export type ReynaServer = ReturnType<typeof createServer>;
+
+function bump(counts: Map<string, number>, id: string) {
+  counts.set(id, (counts.get(id) ?? 0) + 1);
+}
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -19,7 +19,7 @@ export interface StartOptions {
   port: number;
   host: string;
   dataDir: string;
-  /** DATABASE_URL, NATS_URL, REYNA_DATABASE_SCHEMA, REYNA_SERVER_* limits, REYNA_LOG_LEVEL. */
+  /** DATABASE_URL, NATS_URL, REYNA_DATABASE_SCHEMA, REYNA_SERVER_* limits and PGlite settings, REYNA_LOG_LEVEL. */
   env: Record<string, string | undefined>;
   /** Where JSON log lines go (default: stderr). */
   logStream?: NodeJS.WritableStream;
@@ -63,6 +63,7 @@ export async function startServer(options: StartOptions): Promise<StartedServer>
     natsUrl: env.NATS_URL || undefined,
     // 0 makes a fresh data dir run initdb instead of copying the prepared one (for bench/server-start).
     prepared: env.REYNA_SERVER_PREPARED !== '0',
+    pgliteBuffers: env.REYNA_SERVER_PGLITE_BUFFERS || undefined,
   });
   let edge: import('./edge/host.js').Edge | undefined;
   try {

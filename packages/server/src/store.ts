@@ -10,6 +10,7 @@ import type {
   CreateBuildRequest,
   CreateDeploymentRequest,
   Deployment,
+  ListedToken,
   Manifest,
   PublicLink,
   PutObjectRequest,
@@ -31,6 +32,16 @@ export interface Orphans {
   orphanedBlobs: string[];
 }
 
+/** Requests since the last save, by id. */
+export interface RequestCounts {
+  /** Authenticated API requests, by user. */
+  users: Map<string, number>;
+  /** Successful API requests on an app's routes, by app. */
+  apps: Map<string, number>;
+  /** Requests the local edge served, by app. */
+  edge: Map<string, number>;
+}
+
 /**
  * Everything the studio server keeps, apart from blob bytes. Each method is one transaction. Methods taking a
  * `userId` answer 404 (ApiError E_NOT_FOUND) for resources that user may not see.
@@ -50,8 +61,14 @@ export interface Store {
     label: string,
     options: { admin?: boolean },
   ): Promise<{ token: string; info: TokenInfo; user: User }>;
-  listTokens(userId: string): Promise<TokenInfo[]>;
-  /** Admins may revoke anyone's token, others only their own. */
+  /** When the token behind this hash was revoked; undefined for a live or unknown one. */
+  tokenRevokedAt(tokenHash: string): Promise<string | undefined>;
+  /** Tokens of one user (by id or name; 404 for an unknown name), or of everyone; oldest first, revoked ones too. */
+  listTokens(scope: { userId: string } | { userName: string } | 'all'): Promise<ListedToken[]>;
+  /**
+   * Admins may revoke anyone's token, others only their own (404 for the rest). Refuses (409 E_LAST_ADMIN_TOKEN) to
+   * revoke the last live token of any admin, which would leave nobody able to make tokens.
+   */
   revokeToken(by: User, tokenId: string): Promise<TokenInfo>;
 
   createApp(userId: string, name: string): Promise<App>;
@@ -106,6 +123,8 @@ export interface Store {
   createLink(userId: string, bucketId: string): Promise<PublicLink>;
   listLinks(userId: string, bucketId: string): Promise<PublicLink[]>;
   revokeLink(userId: string, bucketId: string, linkId: string): Promise<PublicLink>;
+  /** Who may see a bucket's changes: its owner and every user it is shared with (read or write). */
+  bucketWatchers(bucketId: string): Promise<{ ownerId: string; sharedWith: string[] }>;
   /** The bucket behind a live public link. */
   linkBucket(linkId: string): Promise<{ bucketId: string; ownerId: string }>;
   /** Reads for a public link, after linkBucket checked it. */
@@ -121,8 +140,8 @@ export interface Store {
   listDeployments(userId: string, appId: string): Promise<Deployment[]>;
   createBuild(userId: string, appId: string, request: CreateBuildRequest): Promise<Build>;
   listBuilds(userId: string, appId: string): Promise<Build[]>;
-  /** Adds to users' request counters (the server batches them). */
-  countRequests(counts: Map<string, number>): Promise<void>;
+  /** Adds to the request counters (the server batches them); counts for apps deleted meanwhile are dropped. */
+  countRequests(counts: RequestCounts): Promise<void>;
   usage(userId: string, quotas: Quotas): Promise<Usage>;
   /** Bytes and count of all distinct blobs, for /metrics. */
   blobTotals(): Promise<{ blobs: number; bytes: number }>;

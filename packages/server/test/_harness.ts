@@ -33,15 +33,36 @@ export function portOpen(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** Whether the service at `url` answers on its port (the URL's host and port, else `port`). */
+async function answers(url: string, port: number): Promise<boolean> {
+  const u = new URL(url);
+  return portOpen(u.hostname, Number(u.port || port));
+}
+
+const pgAt = new URL(PG_URL).host;
+const natsAt = new URL(NATS_URL).host;
 export const hasPostgres = need(
-  'PostgreSQL at 127.0.0.1:5432',
-  await portOpen('127.0.0.1', 5432),
+  `PostgreSQL at ${pgAt}`,
+  await answers(PG_URL, 5432),
   'start PostgreSQL with a database "test"',
 );
-export const hasNats = need('NATS at 127.0.0.1:4222', await portOpen('127.0.0.1', 4222), 'start nats-server');
+export const hasNats = need(`NATS at ${natsAt}`, await answers(NATS_URL, 4222), 'start nats-server');
 
 export type Kind = 'pglite' | 'postgres';
-export const KINDS: Kind[] = hasPostgres ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * The stores the API suite runs on, each with `skip` and a title that says why: a store missing here shows as skipped
+ * in the test output (and fails the run under CI=true, see need()), rather than silently not running.
+ */
+export const STORES: { kind: Kind; skip: boolean; title: string }[] = [
+  { kind: 'pglite', skip: false, title: 'pglite' },
+  {
+    kind: 'postgres',
+    skip: !hasPostgres,
+    title: hasPostgres ? 'postgres' : `postgres (skipped: no PostgreSQL at ${pgAt})`,
+  },
+];
+/** The same for event buses. */
+export const NATS_TITLE = hasNats ? 'nats' : `nats (skipped: no NATS at ${natsAt})`;
 
 export interface Harness {
   kind: Kind;
@@ -53,8 +74,8 @@ export interface Harness {
   dir: string;
   /** The same backends with other limits. */
   withLimits(limits: Partial<Limits>): ReynaServer;
-  /** Closes the store and opens it again on the same data (PGlite dir or PostgreSQL schema). */
-  restart(): Promise<void>;
+  /** Closes the store and opens it again on the same data (PGlite dir or PostgreSQL schema); the migrations applied. */
+  restart(): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -82,9 +103,10 @@ export async function makeHarness(kind: Kind, events: EventBus = new MemoryEvent
       await h.app.shutdown();
       await store.close();
       store = new SqlStore(await open());
-      await store.migrate();
+      const applied = await store.migrate();
       h.store = store;
       h.app = createServer({ store, blobs, events });
+      return applied;
     },
     async close() {
       await h.app.shutdown();

@@ -1,11 +1,11 @@
 // The studio server's API, run once per store: PGlite, and the machine's PostgreSQL (a fresh schema per run).
 import { encodeBlobBatch } from '@reyna/core/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, type Harness, KINDS, makeHarness, sha256 } from './_harness.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { client, type Harness, makeHarness, STORES, sha256 } from './_harness.js';
 
 const file = (text: string, mode = 0o644) => ({ sha256: sha256(text), size: Buffer.byteLength(text), mode });
 
-describe.each(KINDS)('studio API on %s', (kind) => {
+describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_title, { kind, skip }) => {
   let h: Harness;
   let owner: ReturnType<typeof client>;
   let alice: ReturnType<typeof client>;
@@ -13,7 +13,12 @@ describe.each(KINDS)('studio API on %s', (kind) => {
   let bobToken: string;
   const anon = () => client(() => h.app);
 
+  // A store missing here: every test shows as skipped (the title says why), and nothing tries to reach it.
+  beforeEach((ctx) => {
+    if (skip) ctx.skip();
+  });
   beforeAll(async () => {
+    if (skip) return;
     h = await makeHarness(kind);
     owner = client(() => h.app, h.ownerToken);
     const a = await owner.post('/v1/tokens', { user: 'alice', name: 'laptop' });
@@ -37,7 +42,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(none.status).toBe(401);
       expect(none.body.error.code).toBe('E_UNAUTHORIZED');
       expect(none.body.error.hint).toMatch(/reyna login/);
-      expect((await client(() => h.app, 'reyna_wrong').get('/v1/whoami')).status).toBe(401);
+      const wrong = client(() => h.app, 'reyna_wrong');
+      const wrongWrite = await wrong.post('/v1/apps', { name: 'by-wrong' });
+      expect(wrongWrite.status).toBe(401);
+      expect(wrongWrite.body.error.code).toBe('E_UNAUTHORIZED');
 
       const made = await owner.post('/v1/tokens', { user: 'carol', name: 'ci' });
       const carol = client(() => h.app, made.body.token);
@@ -45,9 +53,55 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const revoked = await carol.del(`/v1/tokens/${made.body.info.id}`);
       expect(revoked.status).toBe(200);
       expect(revoked.body.revokedAt).not.toBeNull();
-      const after = await carol.get('/v1/whoami');
+      const after = await carol.post('/v1/apps', { name: 'by-revoked' });
       expect(after.status).toBe(401);
-      expect(after.body.error.message).toMatch(/revoked/);
+      expect(after.body.error.code).toBe('E_TOKEN_REVOKED');
+      expect(after.body.error.message).toContain(revoked.body.revokedAt);
+      const { rows } = await h.store.sql.query('SELECT 1 FROM apps WHERE name IN ($1, $2)', ['by-wrong', 'by-revoked']);
+      expect(rows).toEqual([]);
+    });
+
+    it('lists tokens: your own, and as an admin one user’s or everyone’s', async () => {
+      const mine = await alice.get('/v1/tokens');
+      expect(mine.status).toBe(200);
+      expect(mine.body.tokens.map((t: { user: string; name: string }) => [t.user, t.name])).toEqual([
+        ['alice', 'laptop'],
+      ]);
+      expect((await alice.get('/v1/tokens?user=alice')).body).toEqual(mine.body);
+      for (const path of ['/v1/tokens?all=true', '/v1/tokens?user=bob']) {
+        const r = await alice.get(path);
+        expect(r.status, path).toBe(403);
+        expect(r.body.error.code).toBe('E_FORBIDDEN');
+      }
+      const bobs = await owner.get('/v1/tokens?user=bob');
+      expect(bobs.body.tokens.map((t: { user: string }) => t.user)).toEqual(['bob']);
+      const all = await owner.get('/v1/tokens?all=true');
+      expect(new Set(all.body.tokens.map((t: { user: string }) => t.user))).toEqual(
+        new Set(['owner', 'alice', 'bob', 'carol']),
+      );
+      expect(JSON.stringify(all.body)).not.toMatch(/reyna_/);
+      const nobody = await owner.get('/v1/tokens?user=nobody');
+      expect(nobody.status).toBe(404);
+      expect(nobody.body.error.code).toBe('E_NOT_FOUND');
+    });
+
+    it('lets an admin revoke anyone’s token, but not the last live admin token', async () => {
+      const made = await owner.post('/v1/tokens', { user: 'gina' });
+      const gina = client(() => h.app, made.body.token);
+      const byAdmin = await owner.del(`/v1/tokens/${made.body.info.id}`);
+      expect(byAdmin.status).toBe(200);
+      expect((await gina.get('/v1/whoami')).body.error.code).toBe('E_TOKEN_REVOKED');
+
+      const ownerTokenId = (await owner.get('/v1/whoami')).body.token.id;
+      const last = await owner.del(`/v1/tokens/${ownerTokenId}`);
+      expect(last.status).toBe(409);
+      expect(last.body.error.code).toBe('E_LAST_ADMIN_TOKEN');
+      expect(last.body.error.hint).toMatch(/reyna server token create/);
+      expect((await owner.get('/v1/whoami')).status).toBe(200);
+      // Beside a second admin token either may go; once that one has, the first is the last again.
+      const spare = await owner.post('/v1/tokens', { user: 'owner', name: 'spare' });
+      expect((await owner.del(`/v1/tokens/${spare.body.info.id}`)).status).toBe(200);
+      expect((await owner.del(`/v1/tokens/${ownerTokenId}`)).status).toBe(409);
     });
 
     it('stores tokens only as hashes', async () => {
@@ -88,20 +142,26 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(bad.body.error.code).toBe('E_BAD_REQUEST');
     });
 
-    it("answers 404 for another user's app, on every route", async () => {
+    it("answers 404 for another user's app, on every route, and changes nothing of it", async () => {
       const { body: app } = await alice.post('/v1/apps', { name: 'private' });
+      const head = (await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: {} })).body.id;
       for (const r of [
         await bob.get(`/v1/apps/${app.id}`),
         await bob.get(`/v1/apps/${app.id}/revisions`),
-        await bob.post(`/v1/apps/${app.id}/revisions`, { parent: null, files: {} }),
+        await bob.get(`/v1/apps/${app.id}/revisions/${head}`),
+        await bob.post(`/v1/apps/${app.id}/revisions`, { parent: head, files: {} }),
         await bob.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' }),
+        await bob.post(`/v1/apps/${app.id}/builds`, { status: 'success', durationMs: 1 }),
         await bob.del(`/v1/apps/${app.id}`),
       ]) {
         expect(r.status).toBe(404);
         expect(r.body.error.code).toBe('E_NOT_FOUND');
       }
       expect((await bob.get('/v1/apps')).body.apps).toEqual([]);
-      expect((await alice.get(`/v1/apps/${app.id}`)).status).toBe(200);
+      expect((await alice.get(`/v1/apps/${app.id}`)).body).toMatchObject({ id: app.id, head });
+      expect((await alice.get(`/v1/apps/${app.id}/revisions`)).body.revisions).toHaveLength(1);
+      expect((await alice.get(`/v1/apps/${app.id}/deployments`)).body.deployments).toEqual([]);
+      expect((await alice.get(`/v1/apps/${app.id}/builds`)).body.builds).toEqual([]);
     });
 
     it('commits a chain of revisions and returns the manifest', async () => {
@@ -192,7 +252,10 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         files: { a: file('never uploaded') },
       });
       expect(r.status).toBe(422);
-      expect(r.body.error).toMatchObject({ code: 'E_MISSING_BLOBS', details: { missing: [sha256('never uploaded')] } });
+      expect(r.body.error).toMatchObject({
+        code: 'E_MISSING_BLOBS',
+        details: { missing: [sha256('never uploaded')] },
+      });
       await upload(alice, 'sized');
       const wrong = await alice.post(`/v1/apps/${app.id}/revisions`, {
         parent: null,
@@ -219,7 +282,11 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       });
       const { body: bucket } = await alice.post('/v1/buckets', { name: 'keeper' });
       await alice.put(`/v1/buckets/${bucket.id}/objects/k`, { sha256: sha256('also in a bucket') });
-      await alice.post(`/v1/apps/${app.id}/deployments`, { revision: rev.body.id, target: 'local', status: 'success' });
+      await alice.post(`/v1/apps/${app.id}/deployments`, {
+        revision: rev.body.id,
+        target: 'local',
+        status: 'success',
+      });
       expect(await h.blobs.has(sha256('only in doomed'))).toBe(true);
       const before = (await alice.get('/v1/usage')).body.user;
       expect((await alice.del(`/v1/apps/${app.id}`)).status).toBe(204);
@@ -407,10 +474,20 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       ).toBe(200);
     });
 
-    it('answers 400 E_BAD_JSON to malformed JSON', async () => {
-      const r = await alice.post('/v1/apps', '{"name": ', { 'content-type': 'application/json' });
-      expect(r.status).toBe(400);
-      expect(r.body.error.code).toBe('E_BAD_JSON');
+    it('answers 400 E_BAD_JSON to malformed JSON, and stores nothing', async () => {
+      const before = (await alice.get('/v1/apps')).body.apps;
+      for (const body of ['{"name": ', '{"name": "half"', 'name=x', '']) {
+        const r = await alice.post('/v1/apps', body, { 'content-type': 'application/json' });
+        expect(r.status, body).toBe(400);
+        expect(r.body.error.code, body).toBe('E_BAD_JSON');
+      }
+      const { body: bucket } = await alice.post('/v1/buckets', { name: 'json-batch' });
+      const batch = await alice.post(`/v1/buckets/${bucket.id}/batch`, '{"ops": [', {
+        'content-type': 'application/json',
+      });
+      expect([batch.status, batch.body.error.code]).toEqual([400, 'E_BAD_JSON']);
+      expect((await alice.get('/v1/apps')).body.apps).toEqual(before);
+      expect((await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects).toEqual([]);
     });
 
     it('answers 400 to a 101-item bucket batch and applies none of it', async () => {
@@ -419,19 +496,26 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const ops = Array.from({ length: 101 }, (_, i) => ({ op: 'put', key: `k${i}`, sha256: sha256('v') }));
       const r = await alice.post(`/v1/buckets/${bucket.id}/batch`, { ops });
       expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('E_BAD_REQUEST');
       expect(r.body.error.message).toMatch(/100/);
       expect((await alice.get(`/v1/buckets/${bucket.id}/objects`)).body.objects).toEqual([]);
+      // 100 is allowed.
+      expect((await alice.post(`/v1/buckets/${bucket.id}/batch`, { ops: ops.slice(0, 100) })).body).toEqual({
+        applied: 100,
+      });
     });
 
-    it('answers 429 with Retry-After past the rate limit', async () => {
+    it('answers 429 with Retry-After past the rate limit, and does not do the write', async () => {
       const limited = h.withLimits({ rateLimit: 3, rateWindowMs: 60_000 });
-      const c = client(() => limited, (await owner.post('/v1/tokens', { user: 'dave' })).body.token);
+      const token = (await owner.post('/v1/tokens', { user: 'dave' })).body.token;
+      const c = client(() => limited, token);
       for (let i = 0; i < 3; i++) expect((await c.get('/v1/whoami')).status).toBe(200);
-      const r = await c.get('/v1/whoami');
+      const r = await c.post('/v1/apps', { name: 'over-the-limit' });
       expect(r.status).toBe(429);
       expect(r.body.error.code).toBe('E_RATE_LIMITED');
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(Number(r.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+      expect((await client(() => h.app, token).get('/v1/apps')).body.apps).toEqual([]);
     });
 
     it('answers 429 E_QUOTA_EXCEEDED past the blob and bucket quotas, storing nothing', async () => {
@@ -442,10 +526,44 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       expect(third.status).toBe(429);
       expect(third.body.error.code).toBe('E_QUOTA_EXCEEDED');
       expect(await h.blobs.has(sha256('q3'))).toBe(false);
+      expect((await c.post('/v1/blobs/missing', { hashes: [sha256('q3')] })).body.missing).toEqual([sha256('q3')]);
       expect((await c.post('/v1/buckets', { name: 'one' })).status).toBe(201);
       const second = await c.post('/v1/buckets', { name: 'two' });
       expect(second.status).toBe(429);
       expect(second.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      expect((await c.get('/v1/buckets')).body.buckets.map((b: { name: string }) => b.name)).toEqual(['one']);
+    });
+
+    it('answers 429 E_QUOTA_EXCEEDED past the bytes quota, storing nothing', async () => {
+      const tight = h.withLimits({ quotas: { blobs: 100, buckets: 10, bytes: 10 } });
+      const c = client(() => tight, (await owner.post('/v1/tokens', { user: 'hank' })).body.token);
+      expect((await c.put(`/v1/blobs/${sha256('six b1')}`, 'six b1')).status).toBe(201);
+      const over = await c.put(`/v1/blobs/${sha256('six b2')}`, 'six b2');
+      expect(over.status).toBe(429);
+      expect(over.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      expect(over.body.error.message).toContain('10 bytes');
+      expect(await h.blobs.has(sha256('six b2'))).toBe(false);
+      expect((await c.get('/v1/usage')).body.user).toMatchObject({ blobs: 1, bytesStored: 6 });
+      // The same bytes again are no new bytes: within the quota.
+      expect((await c.put(`/v1/blobs/${sha256('six b1')}`, 'six b1')).status).toBe(200);
+    });
+
+    it('refuses a whole batch upload that would pass a quota, storing none of it', async () => {
+      const tight = h.withLimits({ quotas: { blobs: 2, buckets: 10, bytes: 1000 } });
+      const c = client(() => tight, (await owner.post('/v1/tokens', { user: 'ivy' })).body.token);
+      const texts = ['batch q1', 'batch q2', 'batch q3'];
+      const body = encodeBlobBatch(texts.map((t) => ({ sha256: sha256(t), data: Buffer.from(t) })));
+      const r = await c.post('/v1/blobs/batch', body, { 'content-type': 'application/vnd.reyna.blobs' });
+      expect(r.status).toBe(429);
+      expect(r.body.error.code).toBe('E_QUOTA_EXCEEDED');
+      for (const t of texts) expect(await h.blobs.has(sha256(t)), t).toBe(false);
+      expect((await c.post('/v1/blobs/missing', { hashes: texts.map(sha256) })).body.missing).toHaveLength(3);
+      expect((await c.get('/v1/usage')).body.user).toMatchObject({ blobs: 0, bytesStored: 0 });
+      // Two fit.
+      const two = encodeBlobBatch(texts.slice(0, 2).map((t) => ({ sha256: sha256(t), data: Buffer.from(t) })));
+      expect((await c.post('/v1/blobs/batch', two, { 'content-type': 'application/vnd.reyna.blobs' })).status).toBe(
+        200,
+      );
     });
 
     it('answers unknown routes with the error shape', async () => {
@@ -610,19 +728,25 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         durationMs: 2500,
         sizes: { worker: 10 },
       });
+      // Bob asking about Alice's app is refused, and not counted as the app's.
+      expect((await bob.get(`/v1/apps/${app.id}/builds`)).status).toBe(404);
       const usage = await alice.get('/v1/usage');
       expect(usage.body.user.name).toBe('alice');
-      expect(usage.body.user.requests).toBeGreaterThan(10);
+      expect(usage.body.user.requests).toBeGreaterThanOrEqual(9);
       expect(usage.body.user.quota).toEqual({ blobs: 10_000, buckets: 1_000, bytes: 10_000_000_000 });
       expect(usage.body.apps.find((a: { name: string }) => a.name === 'usage')).toEqual({
         appId: app.id,
         name: 'usage',
         revisions: 1,
+        blobs: 1,
         bytesReferenced: 1,
         builds: 1,
         buildSeconds: 2.5,
         deployments: 1,
         bytesDeployed: 1234,
+        // revision, deployment, build, and the two lists; the refused deployment (no such revision) does not count.
+        requests: 5,
+        edgeRequests: 0,
       });
     });
 
@@ -641,6 +765,11 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       const commit = doc.body.paths['/v1/apps/{appId}/revisions'].post;
       expect(commit.requestBody.content['application/json'].schema.required).toEqual(['parent', 'files']);
       expect(commit.responses['409'].description).toMatch(/E_HEAD_MOVED/);
+      const usage = doc.body.paths['/v1/usage'].get.responses['200'].content['application/json'].schema.$defs.Usage;
+      expect(Object.keys(usage.properties.user.properties)).toEqual(
+        expect.arrayContaining(['blobs', 'bytesStored', 'builds', 'buildSeconds', 'deployments', 'requests']),
+      );
+      expect(usage.properties.apps.items.properties.edgeRequests.description).toMatch(/local edge/);
       expect(Object.keys(doc.body.paths)).toEqual(
         expect.arrayContaining(['/v1/blobs/missing', '/v1/blobs/batch', '/v1/buckets/{bucketId}/export', '/v1/usage']),
       );
@@ -667,6 +796,61 @@ describe.each(KINDS)('studio API on %s', (kind) => {
       });
       expect((await alice.get(`/v1/blobs/${sha256('durable bytes')}`)).body).toBe('durable bytes');
       expect(await h.store.migrate()).toEqual([]);
+    });
+
+    it('applies, at start, exactly the migrations a store lacks', async () => {
+      // A store from before migration 2, as an older server left it.
+      await h.store.sql.query('DROP TABLE app_requests');
+      await h.store.sql.query('DELETE FROM reyna_migrations WHERE version = 2');
+      expect(await h.restart()).toEqual([2]);
+      expect((await h.store.sql.query('SELECT version FROM reyna_migrations ORDER BY version')).rows).toEqual([
+        { version: 1 },
+        { version: 2 },
+      ]);
+      expect(await h.store.migrate()).toEqual([]);
+      expect((await alice.get('/v1/usage')).status).toBe(200);
+    });
+
+    it('sums usage per user over all their apps, and counts requests per app', async () => {
+      const c = client(() => h.app, (await owner.post('/v1/tokens', { user: 'frank' })).body.token);
+      const before = (await c.get('/v1/usage')).body.user;
+      expect(before).toMatchObject({ apps: 0, builds: 0, buildSeconds: 0, deployments: 0, blobs: 0, bytesStored: 0 });
+      const ids: string[] = [];
+      for (const name of ['one', 'two']) {
+        const { body: app } = await c.post('/v1/apps', { name });
+        ids.push(app.id);
+        await upload(c, `${name} a`);
+        await upload(c, 'shared');
+        await c.post(`/v1/apps/${app.id}/revisions`, {
+          parent: null,
+          files: { a: file(`${name} a`), b: file('shared'), c: file('shared') },
+        });
+        await c.post(`/v1/apps/${app.id}/builds`, { status: 'success', durationMs: 1500 });
+        await c.post(`/v1/apps/${app.id}/builds`, { status: 'failure', durationMs: 250 });
+        await c.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' });
+      }
+      for (let i = 0; i < 3; i++) await c.get(`/v1/apps/${ids[1]}`);
+      const usage = (await c.get('/v1/usage')).body;
+      expect(usage.user).toMatchObject({
+        apps: 2,
+        builds: 4,
+        buildSeconds: 3.5,
+        deployments: 2,
+        blobs: 3,
+        bytesStored: 'one a'.length + 'two a'.length + 'shared'.length,
+        buckets: 0,
+      });
+      // 2 × (app, 2 uploads, commit, 2 builds, deployment), 3 gets, the two /v1/usage calls.
+      expect(usage.user.requests).toBe(2 * 7 + 3 + 2);
+      expect(
+        usage.apps.map((a: { name: string; blobs: number; requests: number }) => [a.name, a.blobs, a.requests]),
+      ).toEqual([
+        ['one', 2, 4],
+        ['two', 2, 7],
+      ]);
+      // Counts survive a restart: they are in the store, not in the process.
+      await h.restart();
+      expect((await c.get('/v1/usage')).body.apps[1].requests).toBe(7);
     });
   });
 });

@@ -1,5 +1,6 @@
 // Spawns the built `reyna` binary (packages/cli/bin/run.js; run the build first) as a user would: server start on a
-// free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token.
+// free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token,
+// and token list / revoke.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,19 +123,36 @@ describe.runIf(built)('reyna server start (the real binary)', () => {
       headers: { authorization: `Bearer ${alice.token}` },
     });
     expect(await again.json()).toMatchObject({ id: app.id, name: 'kept' });
-    const revoked = await fetch(`${second.info.url}/v1/tokens/${alice.info.id}`, {
-      method: 'DELETE',
-      headers: { authorization: `Bearer ${alice.token}` },
-    });
-    expect(revoked.status).toBe(200);
-    const bad = await reyna(['whoami', '--json'], {
-      ...opts,
-      env: { REYNA_SERVER: second.info.url, REYNA_TOKEN: alice.token },
-    });
+    // Tokens: listed without their values; a user may revoke only their own, an admin anyone's.
+    const asAdmin = { ...opts, env: { REYNA_SERVER: second.info.url, REYNA_TOKEN: ownerToken as string } };
+    const asAlice2 = { ...opts, env: { REYNA_SERVER: second.info.url, REYNA_TOKEN: alice.token } };
+    const listed = await reyna(['server', 'token', 'list', '--all', '--json'], asAdmin);
+    expect(listed.code, listed.stdout + listed.stderr).toBe(0);
+    const all = JSON.parse(listed.stdout);
+    expect(all.tokens.map((t: { user: string }) => t.user).sort()).toEqual(['alice', 'owner']);
+    expect(listed.stdout).not.toContain(alice.token);
+    const ownerTokenId = all.tokens.find((t: { user: string }) => t.user === 'owner').id;
+    const human = await reyna(['server', 'token', 'list'], asAlice2);
+    expect(human.code, human.stdout + human.stderr).toBe(0);
+    expect(human.stdout).toContain(alice.info.id);
+    expect(human.stdout).not.toContain(ownerTokenId);
+    const notHers = await reyna(['server', 'token', 'revoke', ownerTokenId, '--json'], asAlice2);
+    expect(notHers.code).toBe(1);
+    expect(JSON.parse(notHers.stdout).error.code).toBe('E_NOT_FOUND');
+    const both = await reyna(['server', 'token', 'list', '--all', '--user', 'alice'], asAdmin);
+    expect(both.code).toBe(2);
+    const revoked = await reyna(['server', 'token', 'revoke', alice.info.id, '--json'], asAdmin);
+    expect(revoked.code, revoked.stdout + revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout).token).toMatchObject({ id: alice.info.id, revokedAt: expect.any(String) });
+    const bad = await reyna(['whoami', '--json'], asAlice2);
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.stdout).error.code).toBe('E_UNAUTHORIZED');
+    expect(JSON.parse(bad.stdout).error).toMatchObject({
+      code: 'E_TOKEN_REVOKED',
+      hint: expect.stringMatching(/login/),
+    });
     await stop(second.child);
-  }, 60_000);
+    // Two server starts and a dozen CLI runs: slow on a loaded machine.
+  }, 120_000);
 
   it('refuses a bad port with a usage error', async () => {
     const r = await reyna(['server', 'start', '--port', '70000'], { cwd: home, home });

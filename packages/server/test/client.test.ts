@@ -1,8 +1,8 @@
-// The core studio client (login, whoami, token create) against the server in the same process: fetch is app.request.
+// The core studio client (login, whoami, token create/list/revoke) against the server in the same process: fetch is app.request.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServerToken, login, StudioClient, whoami } from '@reyna/core';
+import { createServerToken, listServerTokens, login, revokeServerToken, StudioClient, whoami } from '@reyna/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, makeHarness } from './_harness.js';
 
@@ -50,6 +50,23 @@ describe('studio client', () => {
     expect(asZoe).toMatchObject({ user: { name: 'zoe' }, tokenSource: 'flag or REYNA_TOKEN' });
     const denied = await createServerToken({ env: env(), token: made.token, user: 'x', fetch }).catch((e) => e);
     expect(denied.code).toBe('E_FORBIDDEN');
+  });
+
+  it('lists and revokes tokens', async () => {
+    const made = await createServerToken({ env: env(), user: 'yuri', name: 'laptop', fetch });
+    const mine = await listServerTokens({ env: env(), token: made.token, fetch });
+    expect(mine.tokens).toEqual([expect.objectContaining({ id: made.info.id, user: 'yuri', revokedAt: null })]);
+    const all = await listServerTokens({ env: env(), all: true, fetch });
+    expect(all.tokens.map((t) => t.user)).toEqual(expect.arrayContaining(['owner', 'yuri']));
+    await expect(listServerTokens({ env: env(), all: true, user: 'yuri', fetch })).rejects.toMatchObject({
+      code: 'E_USAGE',
+      exitCode: 2,
+    });
+    const { token } = await revokeServerToken({ env: env(), tokenId: made.info.id, fetch });
+    expect(token.revokedAt).toEqual(expect.any(String));
+    await expect(whoami({ env: env(), token: made.token, fetch })).rejects.toMatchObject({ code: 'E_TOKEN_REVOKED' });
+    const again = await listServerTokens({ env: env(), user: 'yuri', fetch });
+    expect(again.tokens[0]?.revokedAt).toBe(token.revokedAt);
   });
 
   it('says how to log in when nothing is configured, and names an unreachable server', async () => {

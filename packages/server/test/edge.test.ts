@@ -85,7 +85,7 @@ describe('local edge (in process)', () => {
     const bare = createServer({ store: h.store, blobs: h.blobs, events: h.events });
     const off = await bare.request('/v1/edge', { headers: { authorization: `Bearer ${h.ownerToken}` } });
     expect(off.status).toBe(503);
-    expect((await off.json()).error.code).toBe('E_EDGE_OFF');
+    expect(((await off.json()) as { error: { code: string } }).error.code).toBe('E_EDGE_OFF');
     await bare.shutdown();
 
     writeBuild(build, { 'client/index.html': HTML, 'client/app.js': 'console.log(1)', 'client/notes.txt': 'one\n' });
@@ -131,6 +131,9 @@ describe('local edge (in process)', () => {
     expect(back.versions[0]?.versionId).toBe(first.result.versionId);
     expect(back.active).toBe(true);
     expect((await edgeGet(edge.port, 'shop.localhost', '/notes.txt')).text).toBe('one\n');
+    // Every request the edge served the app counts for it in the usage; the unknown host's for nobody.
+    const usage = await client(() => app, h.ownerToken).get('/v1/usage');
+    expect(usage.body.apps.find((a: { appId: string }) => a.appId === appId)?.edgeRequests).toBe(6);
 
     // A restart of the edge serves the same deployment.
     await edge.close();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PREPARED_DATA_DIR } from '../src/adapters/sql-pglite.js';
+import { openPglite, PREPARED_DATA_DIR } from '../src/adapters/sql-pglite.js';
 import { defaultDataDir, type StartedServer, startServer } from '../src/start.js';
 import { hasNats, hasPostgres, NATS_URL, PG_URL } from './_harness.js';
 
@@ -49,6 +49,23 @@ describe('PGlite', () => {
     const again = await boot(join(root, 'prepared'));
     expect(again.ownerToken).toBeUndefined();
     await again.close();
+  });
+
+  it('gives PGlite 32MB of shared buffers, or what REYNA_SERVER_PGLITE_BUFFERS says, and refuses nonsense', async () => {
+    const dir = join(root, 'buffers');
+    for (const [options, want] of [
+      [{}, '32MB'],
+      [{ sharedBuffers: '16MB' }, '16MB'],
+    ] as const) {
+      const sql = await openPglite(dir, options);
+      expect((await sql.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]?.shared_buffers).toBe(want);
+      await sql.close();
+    }
+    await expect(openPglite(dir, { sharedBuffers: 'lots' })).rejects.toMatchObject({ code: 'E_BAD_CONFIG' });
+    await expect(boot(join(root, 'bad-buffers'), { REYNA_SERVER_PGLITE_BUFFERS: '1TB' })).rejects.toMatchObject({
+      code: 'E_BAD_CONFIG',
+      hint: expect.stringContaining('REYNA_SERVER_PGLITE_BUFFERS'),
+    });
   });
 
   it('runs initdb and every migration without the prepared copy', async () => {

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { whoami } from '@reyna/core';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
+import { studioOptions } from '../sync-flags.js';
 
 export default class Whoami extends BaseCommand<typeof Whoami> {
   static override summary = 'Show who your token belongs to on the studio server.';
@@ -17,13 +18,7 @@ export default class Whoami extends BaseCommand<typeof Whoami> {
   };
 
   async run() {
-    const ctx = this.context();
-    const result = await whoami({
-      env: ctx.env,
-      server: this.flags.server,
-      token: this.flags.token,
-      signal: ctx.signal,
-    });
+    const result = await whoami(studioOptions(this.context(), this.flags));
     return this.render(result, () => {
       const role = result.user.admin ? ' (admin)' : '';
       this.log(`${this.colors.bold(result.user.name)}${role} on ${result.server}`);

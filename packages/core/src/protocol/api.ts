@@ -68,7 +68,11 @@ export const CreatedToken = z
   .meta({ id: 'CreatedToken' });
 export type CreatedToken = z.infer<typeof CreatedToken>;
 
-export const TokenList = z.object({ tokens: z.array(TokenInfo) });
+export const ListedToken = TokenInfo.extend({ user: z.string().describe('Name of the user the token is for') }).meta({
+  id: 'ListedToken',
+});
+export type ListedToken = z.infer<typeof ListedToken>;
+export const TokenList = z.object({ tokens: z.array(ListedToken) });
 
 export const AppNameField = z
   .string()
@@ -337,21 +341,28 @@ export const AppUsage = z.object({
   appId: z.string(),
   name: z.string(),
   revisions: z.number().int(),
+  blobs: z.number().int().describe('Distinct blobs its revisions name'),
   bytesReferenced: z.number().int().describe('Bytes of the distinct blobs its revisions name'),
-  builds: z.number().int(),
-  buildSeconds: z.number(),
-  deployments: z.number().int(),
-  bytesDeployed: z.number().int(),
+  builds: z.number().int().describe('Build records'),
+  buildSeconds: z.number().describe('Sum of the build records’ durations'),
+  deployments: z.number().int().describe('Deployment records'),
+  bytesDeployed: z.number().int().describe('Sum of the deployments’ bytes uploaded'),
+  requests: z.number().int().describe('API requests on its routes (/v1/apps/{appId}/…) that succeeded'),
+  edgeRequests: z.number().int().describe('Requests the local edge served to the deployed app'),
 });
 export const Usage = z
   .object({
     user: z.object({
       id: z.string(),
       name: z.string(),
-      blobs: z.number().int(),
-      bytesStored: z.number().int(),
+      blobs: z.number().int().describe('Distinct blobs the user holds (what the blob quota counts)'),
+      bytesStored: z.number().int().describe('Bytes of those blobs (what the bytes quota counts)'),
       buckets: z.number().int(),
-      requests: z.number().int(),
+      apps: z.number().int(),
+      builds: z.number().int().describe('Build records of the user’s apps'),
+      buildSeconds: z.number().describe('Sum of their durations'),
+      deployments: z.number().int().describe('Deployment records of the user’s apps'),
+      requests: z.number().int().describe('Authenticated API requests made with the user’s tokens'),
       quota: z.object({ blobs: z.number().int(), buckets: z.number().int(), bytes: z.number().int() }),
     }),
     apps: z.array(AppUsage),

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ReynaError } from '../errors.js';
-import { API_PREFIX, CreatedToken, ErrorBody, WhoAmI } from '../protocol/api.js';
+import { API_PREFIX, CreatedToken, ErrorBody, TokenInfo, TokenList, WhoAmI } from '../protocol/api.js';
 
 export interface StudioClientOptions {
   server: string;
@@ -77,5 +77,15 @@ export class StudioClient {
 
   createToken(user: string, options: { name?: string; admin?: boolean } = {}) {
     return this.request('POST', `${API_PREFIX}/tokens`, CreatedToken, { user, ...options });
+  }
+
+  /** Your tokens; an admin may ask for one user's (`user`) or everyone's (`all`). */
+  listTokens(options: { user?: string; all?: boolean } = {}) {
+    const query = options.all ? '?all=true' : options.user ? `?user=${encodeURIComponent(options.user)}` : '';
+    return this.request('GET', `${API_PREFIX}/tokens${query}`, TokenList);
+  }
+
+  revokeToken(tokenId: string) {
+    return this.request('DELETE', `${API_PREFIX}/tokens/${encodeURIComponent(tokenId)}`, TokenInfo);
   }
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { credentialsPath } from '../doctor.js';
-import type { CreatedToken, WhoAmI } from '../protocol/api.js';
+import { ExitCode, ReynaError } from '../errors.js';
+import type { CreatedToken, ListedToken, TokenInfo, WhoAmI } from '../protocol/api.js';
 import { StudioClient } from './client.js';
 import { normalizeServerUrl, type ResolveOptions, resolveStudio, saveCredentials } from './credentials.js';
 
@@ -53,17 +54,42 @@ export async function whoami(
   return { ...who, server: target.server, tokenSource: target.tokenSource };
 }
 
+/** A client for the configured server and token. */
+async function studio(options: ResolveOptions & StudioIO) {
+  const target = await resolveStudio(options);
+  return { target, client: new StudioClient({ ...target, fetch: options.fetch, signal: options.signal }) };
+}
+
 /** Creates a token for `user` (created when new); needs an admin's token. */
 export async function createServerToken(
   options: ResolveOptions & StudioIO & { user: string; name?: string; admin?: boolean },
 ): Promise<CreatedToken & { server: string }> {
-  const target = await resolveStudio(options);
-  const made = await new StudioClient({ ...target, fetch: options.fetch, signal: options.signal }).createToken(
-    options.user,
-    {
-      name: options.name,
-      admin: options.admin,
-    },
-  );
+  const { target, client } = await studio(options);
+  const made = await client.createToken(options.user, { name: options.name, admin: options.admin });
   return { ...made, server: target.server };
+}
+
+/**
+ * Lists tokens (never their values): yours, or as an admin one user's (`user`) or everyone's (`all`).
+ * @example await listServerTokens({ env: process.env, all: true })
+ */
+export async function listServerTokens(
+  options: ResolveOptions & StudioIO & { user?: string; all?: boolean },
+): Promise<{ server: string; tokens: ListedToken[] }> {
+  if (options.all && options.user !== undefined)
+    throw new ReynaError('E_USAGE', 'Ask for one user’s tokens or for all of them, not both', {
+      hint: 'Pass either --user NAME or --all.',
+      exitCode: ExitCode.usage,
+    });
+  const { target, client } = await studio(options);
+  const { tokens } = await client.listTokens({ user: options.user, all: options.all });
+  return { server: target.server, tokens };
+}
+
+/** Revokes a token by id: your own, or anyone's as an admin. Requests with it then answer 401 E_TOKEN_REVOKED. */
+export async function revokeServerToken(
+  options: ResolveOptions & StudioIO & { tokenId: string },
+): Promise<{ server: string; token: TokenInfo }> {
+  const { target, client } = await studio(options);
+  return { server: target.server, token: await client.revokeToken(options.tokenId) };
 }

@@ -10,6 +10,7 @@ import type {
   CreateBuildRequest,
   CreateDeploymentRequest,
   Deployment,
+  ListedToken,
   PublicLink,
   PutObjectRequest,
   Revision,
@@ -23,7 +24,7 @@ import { ApiError, notFound } from '../errors.js';
 import type { Quotas } from '../limits.js';
 import { migrate } from '../migrations.js';
 import type { Sql, SqlTx } from '../sql.js';
-import type { Orphans, Principal, Store } from '../store.js';
+import type { Orphans, Principal, RequestCounts, Store } from '../store.js';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
@@ -176,18 +177,56 @@ export class SqlStore implements Store {
     return this.sql.transaction((tx) => this.makeToken(tx, userName, label, options));
   }
 
-  async listTokens(userId: string): Promise<TokenInfo[]> {
-    const { rows } = await this.sql.query('SELECT * FROM tokens WHERE user_id = $1 ORDER BY created_at, id', [userId]);
-    return rows.map(toToken);
+  async tokenRevokedAt(tokenHash: string): Promise<string | undefined> {
+    const { rows } = await this.sql.query('SELECT revoked_at FROM tokens WHERE hash = $1 AND revoked_at IS NOT NULL', [
+      tokenHash,
+    ]);
+    return rows[0] ? iso(rows[0].revoked_at) : undefined;
   }
 
-  async revokeToken(by: User, tokenId: string): Promise<TokenInfo> {
+  async listTokens(scope: { userId: string } | { userName: string } | 'all'): Promise<ListedToken[]> {
+    const where = scope === 'all' ? 'true' : 'userId' in scope ? 'u.id = $1' : 'u.name = $1';
+    const params = scope === 'all' ? [] : ['userId' in scope ? scope.userId : scope.userName];
     const { rows } = await this.sql.query(
-      `UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 AND (user_id = $2 OR $3) RETURNING *`,
-      [tokenId, by.id, by.admin],
+      `SELECT t.*, u.name AS user_name FROM tokens t JOIN users u ON u.id = t.user_id WHERE ${where}
+       ORDER BY t.created_at, t.id`,
+      params,
     );
-    if (!rows[0]) throw notFound('token', tokenId);
-    return toToken(rows[0]);
+    if (rows.length === 0 && typeof scope === 'object' && 'userName' in scope) {
+      const known = await this.sql.query('SELECT 1 FROM users WHERE name = $1', [scope.userName]);
+      if (known.rows.length === 0) throw notFound('user', scope.userName);
+    }
+    return rows.map((r) => ({ ...toToken(r), user: String(r.user_name) }));
+  }
+
+  revokeToken(by: User, tokenId: string): Promise<TokenInfo> {
+    return this.sql.transaction(async (tx) => {
+      // Two admins revoking each other's last tokens at once must not both pass the check below.
+      await tx.query('SELECT pg_advisory_xact_lock(726181)');
+      const { rows } = await tx.query(
+        `SELECT t.*, u.admin FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1 AND (t.user_id = $2 OR $3)`,
+        [tokenId, by.id, by.admin],
+      );
+      const token = rows[0];
+      if (!token) throw notFound('token', tokenId);
+      if (token.admin && token.revoked_at === null) {
+        const { rows: others } = await tx.query(
+          `SELECT count(*)::int AS n FROM tokens t JOIN users u ON u.id = t.user_id
+           WHERE u.admin AND t.revoked_at IS NULL AND t.id <> $1`,
+          [tokenId],
+        );
+        if (num(others[0]?.n) === 0) {
+          throw new ApiError(409, 'E_LAST_ADMIN_TOKEN', `${tokenId} is the last live token of an admin`, {
+            hint: 'Make another admin token first (`reyna server token create --user <admin>`), then revoke this one.',
+          });
+        }
+      }
+      const { rows: done } = await tx.query(
+        'UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING *',
+        [tokenId],
+      );
+      return toToken(done[0] as Row);
+    });
   }
 
   async createApp(userId: string, name: string): Promise<App> {
@@ -722,6 +761,17 @@ export class SqlStore implements Store {
     return toLink(rows[0]);
   }
 
+  async bucketWatchers(bucketId: string): Promise<{ ownerId: string; sharedWith: string[] }> {
+    const { rows } = await this.sql.query(
+      `SELECT b.owner_id, coalesce((SELECT jsonb_agg(s.user_id ORDER BY s.user_id) FROM bucket_shares s WHERE s.bucket_id = b.id), '[]') AS shared
+       FROM buckets b WHERE b.id = $1`,
+      [bucketId],
+    );
+    if (!rows[0]) throw notFound('bucket', bucketId);
+    const shared = typeof rows[0].shared === 'string' ? JSON.parse(rows[0].shared) : rows[0].shared;
+    return { ownerId: String(rows[0].owner_id), sharedWith: (shared as unknown[]).map(String) };
+  }
+
   async linkBucket(linkId: string): Promise<{ bucketId: string; ownerId: string }> {
     const { rows } = await this.sql.query(
       'SELECT b.id, b.owner_id FROM bucket_links l JOIN buckets b ON b.id = l.bucket_id WHERE l.id = $1 AND l.revoked_at IS NULL',
@@ -809,14 +859,31 @@ export class SqlStore implements Store {
     return rows.map(toBuild);
   }
 
-  async countRequests(counts: Map<string, number>): Promise<void> {
-    if (counts.size === 0) return;
-    const list = [...counts].map(([user_id, n]) => ({ user_id, n }));
-    await this.sql.query(
-      `INSERT INTO user_requests (user_id, requests) SELECT c.user_id, c.n FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, n bigint)
-       ON CONFLICT (user_id) DO UPDATE SET requests = user_requests.requests + EXCLUDED.requests`,
-      [json(list)],
-    );
+  async countRequests(counts: RequestCounts): Promise<void> {
+    const users = [...counts.users].map(([user_id, n]) => ({ user_id, n }));
+    const apps = [...new Set([...counts.apps.keys(), ...counts.edge.keys()])].map((app_id) => ({
+      app_id,
+      api: counts.apps.get(app_id) ?? 0,
+      edge: counts.edge.get(app_id) ?? 0,
+    }));
+    if (users.length > 0) {
+      await this.sql.query(
+        `INSERT INTO user_requests (user_id, requests) SELECT c.user_id, c.n FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, n bigint)
+         WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = c.user_id)
+         ON CONFLICT (user_id) DO UPDATE SET requests = user_requests.requests + EXCLUDED.requests`,
+        [json(users)],
+      );
+    }
+    if (apps.length > 0) {
+      await this.sql.query(
+        `INSERT INTO app_requests (app_id, requests, edge_requests)
+         SELECT c.app_id, c.api, c.edge FROM jsonb_to_recordset($1::jsonb) AS c(app_id text, api bigint, edge bigint)
+         WHERE EXISTS (SELECT 1 FROM apps a WHERE a.id = c.app_id)
+         ON CONFLICT (app_id) DO UPDATE SET requests = app_requests.requests + EXCLUDED.requests,
+           edge_requests = app_requests.edge_requests + EXCLUDED.edge_requests`,
+        [json(apps)],
+      );
+    }
   }
 
   async usage(userId: string, quotas: Quotas): Promise<Usage> {
@@ -824,6 +891,10 @@ export class SqlStore implements Store {
       `SELECT u.id, u.name,
          u.blob_count AS blobs, u.blob_bytes AS bytes,
          (SELECT count(*)::int FROM buckets k WHERE k.owner_id = u.id) AS buckets,
+         (SELECT count(*)::int FROM apps a WHERE a.owner_id = u.id) AS apps,
+         (SELECT count(*)::int FROM builds b JOIN apps a ON a.id = b.app_id WHERE a.owner_id = u.id) AS builds,
+         (SELECT coalesce(sum(b.duration_ms), 0)::bigint FROM builds b JOIN apps a ON a.id = b.app_id WHERE a.owner_id = u.id) AS build_ms,
+         (SELECT count(*)::int FROM deployments d JOIN apps a ON a.id = d.app_id WHERE a.owner_id = u.id) AS deployments,
          (SELECT coalesce(requests, 0) FROM user_requests r WHERE r.user_id = u.id) AS requests
        FROM users u WHERE u.id = $1`,
       [userId],
@@ -831,13 +902,19 @@ export class SqlStore implements Store {
     const { rows: apps } = await this.sql.query(
       `SELECT a.id, a.name,
          (SELECT count(*)::int FROM revisions r WHERE r.app_id = a.id) AS revisions,
-         (SELECT coalesce(sum(b.size), 0)::bigint FROM blobs b WHERE b.sha256 IN
-            (SELECT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = a.id)) AS bytes,
+         f.blobs, f.bytes,
          (SELECT count(*)::int FROM builds b WHERE b.app_id = a.id) AS builds,
          (SELECT coalesce(sum(duration_ms), 0)::bigint FROM builds b WHERE b.app_id = a.id) AS build_ms,
          (SELECT count(*)::int FROM deployments d WHERE d.app_id = a.id) AS deployments,
-         (SELECT coalesce(sum(bytes_uploaded), 0)::bigint FROM deployments d WHERE d.app_id = a.id) AS deployed
-       FROM apps a WHERE a.owner_id = $1 ORDER BY a.name`,
+         (SELECT coalesce(sum(bytes_uploaded), 0)::bigint FROM deployments d WHERE d.app_id = a.id) AS deployed,
+         coalesce(q.requests, 0) AS requests, coalesce(q.edge_requests, 0) AS edge_requests
+       FROM apps a
+       LEFT JOIN app_requests q ON q.app_id = a.id
+       CROSS JOIN LATERAL (
+         SELECT count(*)::int AS blobs, coalesce(sum(b.size), 0)::bigint AS bytes FROM blobs b WHERE b.sha256 IN
+           (SELECT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = a.id)
+       ) f
+       WHERE a.owner_id = $1 ORDER BY a.name`,
       [userId],
     );
     const me = u[0] as Row;
@@ -848,6 +925,10 @@ export class SqlStore implements Store {
         blobs: num(me.blobs),
         bytesStored: num(me.bytes),
         buckets: num(me.buckets),
+        apps: num(me.apps),
+        builds: num(me.builds),
+        buildSeconds: num(me.build_ms) / 1000,
+        deployments: num(me.deployments),
         requests: num(me.requests ?? 0),
         quota: quotas,
       },
@@ -855,11 +936,14 @@ export class SqlStore implements Store {
         appId: String(a.id),
         name: String(a.name),
         revisions: num(a.revisions),
+        blobs: num(a.blobs),
         bytesReferenced: num(a.bytes),
         builds: num(a.builds),
         buildSeconds: num(a.build_ms) / 1000,
         deployments: num(a.deployments),
         bytesDeployed: num(a.deployed),
+        requests: num(a.requests),
+        edgeRequests: num(a.edge_requests),
       })),
     };
   }

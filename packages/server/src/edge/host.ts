@@ -92,6 +92,8 @@ export class Edge {
   private readonly statePath: string;
   private readonly log: ServerLogger;
   private server: Server | undefined;
+  /** Requests served per app since the last takeServed(). */
+  private served = new Map<string, number>();
   port = 0;
 
   private constructor(
@@ -338,6 +340,13 @@ export class Edge {
     void Promise.race([drained, timeout]).then(() => generation.stop?.());
   }
 
+  /** Requests served per app since the last call (for usage); starts counting afresh. */
+  takeServed(): Map<string, number> {
+    const served = this.served;
+    this.served = new Map();
+    return served;
+  }
+
   private async listen(): Promise<void> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
@@ -374,6 +383,7 @@ export class Edge {
     }
     const mf = generation.mf;
     generation.inflight++;
+    this.served.set(appId as string, (this.served.get(appId as string) ?? 0) + 1);
     try {
       const url = `http://${req.headers.host}${req.url ?? '/'}`;
       const method = req.method ?? 'GET';

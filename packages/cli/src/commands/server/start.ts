@@ -46,7 +46,8 @@ Limits and quotas: REYNA_SERVER_* variables (see the @reyna/server README).`;
 
   async run() {
     // Loaded here only: the server pulls in PGlite, pg and Hono, which `reyna --version` must not pay for.
-    const { defaultDataDir, startServer } = await import('@reyna/server');
+    // The start entry only: the package index would load every route and adapter before PGlite even begins.
+    const { defaultDataDir, startServer } = await import('@reyna/server/start');
     const ctx = this.context();
     const server = await startServer({
       port: this.flags.port,

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { createServerToken } from '@reyna/core';
 import { BaseCommand } from '../../../base-command.js';
 import { flag } from '../../../flags.js';
+import { studioOptions } from '../../../sync-flags.js';
 
 export default class ServerTokenCreate extends BaseCommand<typeof ServerTokenCreate> {
   static override summary = 'Create an API token for a user (admins only); the user is created when new.';
@@ -20,15 +21,11 @@ export default class ServerTokenCreate extends BaseCommand<typeof ServerTokenCre
   };
 
   async run() {
-    const ctx = this.context();
     const made = await createServerToken({
-      env: ctx.env,
-      server: this.flags.server,
-      token: this.flags.token,
+      ...studioOptions(this.context(), this.flags),
       user: this.flags.user,
       name: this.flags.name,
       admin: this.flags.admin,
-      signal: ctx.signal,
     });
     return this.render(made, () => {
       this.log(`Token for ${this.colors.bold(made.user.name)} (${made.info.id}), shown only this once:`);
