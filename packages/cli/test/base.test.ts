@@ -153,6 +153,26 @@ describe('the fast path', () => {
     const loaded = await loads(['doctor', '--help']);
     expect(loaded.some((line) => line.includes('/@oclif/core/'))).toBe(true);
   });
+
+  it('reyna build, off a terminal, loads neither zod (reyna.json is checked without it) nor listr2', async () => {
+    const app = join(home, 'loads-app');
+    mkdirSync(app, { recursive: true });
+    const command = "mkdir -p dist/client dist/worker && echo 'export default {}' > dist/worker/index.js";
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'loads-app', build: { command } }));
+    const file = join(home, `trace-build-${Date.now()}.txt`);
+    const r = await finish(
+      spawn(process.execPath, ['--import', tracer, bin, 'build'], {
+        cwd: app,
+        env: environment({ REYNA_TRACE_FILE: file }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('↓ Type check [skipped]\n✔ Client (Vite)\n');
+    const loaded = readFileSync(file, 'utf8');
+    expect(loaded).toContain('/core/dist/build/index.js');
+    expect(loaded).not.toMatch(/\/node_modules\/(zod|listr2)\//);
+  });
 });
 
 describe('reyna doctor', () => {
