@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { BuildContext, Message } from 'esbuild';
 import type { Miniflare } from 'miniflare';
 import type { Plugin, ViteDevServer } from 'vite';
+import { requireEsbuild, requireMiniflare } from '../_require.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
@@ -103,26 +105,27 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     const config = await readConfig(dir);
     const appId = options.appId ?? config.appId ?? `dev-${config.name}`;
     const entry = join(dir, config.build?.worker ?? 'worker/index.ts');
-    // Miniflare alone takes ~0.5 s to import: start it, Vite and the Worker's first compile side by side.
-    const miniflareModule = import('miniflare');
+    // What is ready last is workerd, a process of its own that takes ~0.3-0.5 s to start: so the Worker's first
+    // compile (in esbuild's process) and Miniflare's load come first, then workerd starts, and Vite loads and starts
+    // on this thread while it does. Both CommonJS packages are required, not imported: Node's ESM loader scans
+    // Miniflare's 3.8 MB for its exports first, which costs ~0.4 s (see _require.ts).
+    const esbuild = requireEsbuild();
+    const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
     const envPlugin: Plugin = {
       name: 'reyna:env',
       transformIndexHtml: { order: 'post', handler: (html) => injectHtml(html, appId) },
     };
-    const viteStarting = import('vite').then(({ createServer: createVite }) =>
-      createVite({
-        root: dir,
-        appType: 'spa',
-        clearScreen: false,
-        logLevel: 'warn',
-        server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
-        plugins: [envPlugin],
-      }),
-    );
-    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
-    viteStarting.catch(() => {});
-    const esbuild = await import('esbuild');
-    const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
+    const startVite = () =>
+      import('vite').then(({ createServer: createVite }) =>
+        createVite({
+          root: dir,
+          appType: 'spa',
+          clearScreen: false,
+          logLevel: 'warn',
+          server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
+          plugins: [envPlugin],
+        }),
+      );
     let inputs = new Set<string>();
     let failed = false;
 
@@ -138,7 +141,9 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       }
     }
 
-    const first = await compile();
+    const compiling = compile();
+    const { Miniflare } = requireMiniflare();
+    const first = await compiling;
     const brokenWorker = (message: string) =>
       `export default { fetch() { return new Response(${JSON.stringify(`${message}\n`)}, { status: 500 }); } };`;
     const output = runtimeOutput(ctx.logger);
@@ -156,10 +161,14 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
           }) as never;
         },
       },
-      handleRuntimeStdio: output.handleRuntimeStdio,
+      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+        output.handleRuntimeStdio(stdout, stderr);
+        onSpawn?.();
+      },
     });
+    // Miniflare calls handleRuntimeStdio as soon as it has spawned workerd.
+    let onSpawn: (() => void) | undefined;
     const failedToStart = (message: string) => brokenWorker(`The Worker failed to start:\n${message}`);
-    const { Miniflare } = await miniflareModule;
     const launch = async (code: string): Promise<{ mf?: Miniflare; message?: string }> => {
       output.starting();
       const started = new Miniflare(miniflareOptions(code));
@@ -173,9 +182,19 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         return { message };
       }
     };
-    let launched = await launch(
+    const spawned = new Promise<void>((done) => {
+      onSpawn = done;
+    });
+    const launching = launch(
       typeof first === 'string' ? first : brokenWorker(`The Worker does not compile:\n${first.error}`),
     );
+    // Vite starts once workerd has (or Miniflare failed before it could): before, it would hold up the spawn.
+    await Promise.race([spawned, launching]);
+    onSpawn = undefined;
+    const viteStarting = startVite();
+    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
+    viteStarting.catch(() => {});
+    let launched = await launching;
     // The last Worker that compiled and started: it serves again when a new one throws as it starts.
     let good = launched.mf && typeof first === 'string' ? first : undefined;
     let startError: string | undefined;
