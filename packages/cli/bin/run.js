@@ -72,7 +72,13 @@ if (version) {
       process.exit(70);
     }
   });
+  // oclif checks Node against its own engines field (older than Reyna's) as it loads, and loading semver for
+  // that costs ~30 ms of every command. Only for that moment: the children commands start do not inherit it.
+  const engineCheck = env.OCLIF_DISABLE_ENGINE_WARNING;
+  env.OCLIF_DISABLE_ENGINE_WARNING = '1';
   const { execute, settings } = await import('@oclif/core');
+  if (engineCheck === undefined) delete env.OCLIF_DISABLE_ENGINE_WARNING;
+  else env.OCLIF_DISABLE_ENGINE_WARNING = engineCheck;
   // Always the compiled commands, even under NODE_ENV=test or development.
   settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });
