@@ -72,6 +72,20 @@ if (version) {
       process.exit(70);
     }
   });
+  // `reyna build` of the app in this directory: Vite starts loading on a thread of its own now, while oclif loads
+  // and parses the command line on this one (~0.25 s each). A build that turns out not to want it (--docker,
+  // a bad flag) leaves the thread unused; it does not keep the process alive.
+  const elsewhere = ['--docker', '--all', '--help', '-h'];
+  if (
+    first === 'build' &&
+    !argv.some((arg) => elsewhere.includes(arg)) &&
+    !truthy(env.REYNA_DOCKER) &&
+    !truthy(env.REYNA_ALL) &&
+    existsSync('reyna.json')
+  ) {
+    const { prepareClientBuild } = await import('@reyna/core/build/prepare');
+    prepareClientBuild(process.cwd());
+  }
   // oclif checks Node against its own engines field (older than Reyna's) as it loads, and loading semver for
   // that costs ~30 ms of every command. Only for that moment: the children commands start do not inherit it.
   const engineCheck = env.OCLIF_DISABLE_ENGINE_WARNING;

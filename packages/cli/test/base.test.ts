@@ -173,6 +173,26 @@ describe('the fast path', () => {
     expect(loaded).toContain('/core/dist/build/index.js');
     expect(loaded).not.toMatch(/\/node_modules\/(zod|listr2)\//);
   });
+
+  it('reyna build that fails on its command line ends at once: the Vite thread started for it is not waited for', async () => {
+    const app = join(home, 'bad-flag-app');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'bad-flag-app' }));
+    const file = join(home, `trace-bad-flag-${Date.now()}.txt`);
+    const started = performance.now();
+    const r = await finish(
+      spawn(process.execPath, ['--import', tracer, bin, 'build', '--plan', 'huge'], {
+        cwd: app,
+        env: environment({ REYNA_TRACE_FILE: file }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('huge');
+    // The thread was started (it loads Vite), and the process did not stay for it to finish.
+    expect(readFileSync(file, 'utf8')).toContain('/core/dist/build/_client-thread.js');
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
 });
 
 describe('reyna doctor', () => {
