@@ -73,7 +73,27 @@ if (version) {
     }
   });
   if (!(first === 'status' && !env.REYNA_NO_FAST_PATH && (await fastStatus()))) {
+    // `reyna build` of the app in this directory: Vite starts loading on a thread of its own now, while oclif loads
+    // and parses the command line on this one (~0.25 s each). A build that turns out not to want it (--docker,
+    // a bad flag) leaves the thread unused; it does not keep the process alive.
+    const elsewhere = ['--docker', '--all', '--help', '-h'];
+    if (
+      first === 'build' &&
+      !argv.some((arg) => elsewhere.includes(arg)) &&
+      !truthy(env.REYNA_DOCKER) &&
+      !truthy(env.REYNA_ALL) &&
+      existsSync('reyna.json')
+    ) {
+      const { prepareClientBuild } = await import('@reyna/core/build/prepare');
+      prepareClientBuild(process.cwd());
+    }
+    // oclif checks Node against its own engines field (older than Reyna's) as it loads, and loading semver for
+    // that costs ~30 ms of every command. Only for that moment: the children commands start do not inherit it.
+    const engineCheck = env.OCLIF_DISABLE_ENGINE_WARNING;
+    env.OCLIF_DISABLE_ENGINE_WARNING = '1';
     const { execute, settings } = await import('@oclif/core');
+    if (engineCheck === undefined) delete env.OCLIF_DISABLE_ENGINE_WARNING;
+    else env.OCLIF_DISABLE_ENGINE_WARNING = engineCheck;
     // Always the compiled commands, even under NODE_ENV=test or development.
     settings.enableAutoTranspile = false;
     await execute({ dir: import.meta.url });

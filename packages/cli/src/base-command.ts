@@ -7,6 +7,7 @@ import type { ListrTask } from 'listr2';
 import { type Colors, createColors, shouldColor } from './colors.js';
 import { describeError, EXIT_INTERRUPTED, EXIT_TERMINATED, formatError } from './errors.js';
 import { flag, isTruthy, jsonRequested } from './flags.js';
+import { runPlainTasks } from './progress.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -198,22 +199,27 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /**
-   * Runs listr2 tasks: live on a terminal, plain lines otherwise (none with `liveOnly`, for commands whose stdout
-   * is their result), nothing with `--json`.
+   * Runs listr2 tasks: live on a terminal (listr2), plain lines otherwise (none with `liveOnly`, for commands whose
+   * stdout is their result), nothing with `--json`. Only the live display loads listr2.
    */
   protected async tasks<Ctx extends object>(
     list: ListrTask<Ctx>[],
     ctx: Ctx = {} as Ctx,
-    options: { liveOnly?: boolean } = {},
+    options: { concurrent?: boolean; exitOnError?: boolean; liveOnly?: boolean } = {},
   ): Promise<Ctx> {
+    const live = process.stdout.isTTY === true && !isCI(process.env) && !this.json;
+    if (!live) {
+      const quiet = this.json || options.liveOnly === true;
+      const write = quiet ? undefined : (line: string) => this.log(line);
+      return runPlainTasks(list, ctx, { ...options, write, colors: this.colors });
+    }
     const { Listr } = await import('listr2');
-    const live = process.stdout.isTTY === true && !isCI(process.env);
-    const renderer = this.json || (options.liveOnly && !live) ? 'silent' : live ? 'default' : 'simple';
-    const listr = new Listr<Ctx, 'default' | 'simple' | 'silent', 'simple'>(list, {
+    const listr = new Listr<Ctx, 'default' | 'simple', 'simple'>(list, {
       ctx,
-      renderer,
+      renderer: 'default',
       fallbackRenderer: 'simple',
-      exitOnError: true,
+      concurrent: options.concurrent ?? false,
+      exitOnError: options.exitOnError ?? true,
       registerSignalListeners: false,
     });
     return listr.run();

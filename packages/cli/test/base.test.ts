@@ -153,6 +153,46 @@ describe('the fast path', () => {
     const loaded = await loads(['doctor', '--help']);
     expect(loaded.some((line) => line.includes('/@oclif/core/'))).toBe(true);
   });
+
+  it('reyna build, off a terminal, loads neither zod (reyna.json is checked without it) nor listr2', async () => {
+    const app = join(home, 'loads-app');
+    mkdirSync(app, { recursive: true });
+    const command = "mkdir -p dist/client dist/worker && echo 'export default {}' > dist/worker/index.js";
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'loads-app', build: { command } }));
+    const file = join(home, `trace-build-${Date.now()}.txt`);
+    const r = await finish(
+      spawn(process.execPath, ['--import', tracer, bin, 'build'], {
+        cwd: app,
+        env: environment({ REYNA_TRACE_FILE: file }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('↓ Type check [skipped]\n✔ Client (Vite)\n');
+    const loaded = readFileSync(file, 'utf8');
+    expect(loaded).toContain('/core/dist/build/index.js');
+    expect(loaded).not.toMatch(/\/node_modules\/(zod|listr2)\//);
+  });
+
+  it('reyna build that fails on its command line ends at once: the Vite thread started for it is not waited for', async () => {
+    const app = join(home, 'bad-flag-app');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'reyna.json'), JSON.stringify({ name: 'bad-flag-app' }));
+    const file = join(home, `trace-bad-flag-${Date.now()}.txt`);
+    const started = performance.now();
+    const r = await finish(
+      spawn(process.execPath, ['--import', tracer, bin, 'build', '--plan', 'huge'], {
+        cwd: app,
+        env: environment({ REYNA_TRACE_FILE: file }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('huge');
+    // The thread was started (it loads Vite), and the process did not stay for it to finish.
+    expect(readFileSync(file, 'utf8')).toContain('/core/dist/build/_client-thread.js');
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
 });
 
 describe('reyna doctor', () => {

@@ -225,6 +225,39 @@ describe.runIf(browserOk)('reyna dev on the react template', () => {
       (await page.locator('vite-error-overlay').count()) === 0 ? true : undefined,
     );
 
+  it("runs the Worker with production's bindings only, sees none of dev's own headers, and swaps it without restarting workerd", async () => {
+    const worker = join(app, 'worker/index.ts');
+    const source = readFileSync(worker, 'utf8');
+    const workerds = workerdsIn(descendants(child.pid as number));
+    try {
+      writeFileSync(
+        worker,
+        source.replace(
+          "return Response.json({ message: 'Hello from the Worker', appId: env.APP_ID, path });",
+          'return Response.json({ message: Object.keys(env).sort().join(","), appId: env.APP_ID, path, headers: [...request.headers.keys()] });',
+        ),
+      );
+      const seen = await until('the env-listing Worker', async () => {
+        const body = (await (
+          await fetch(new URL('/api/hello', url), { headers: { 'x-reyna-probe': '1' } })
+        ).json()) as {
+          message: string;
+          headers?: string[];
+        };
+        return body.headers ? body : undefined;
+      });
+      expect(seen.message).toBe('APP_ID,ASSETS');
+      expect(seen.headers?.filter((h) => h.startsWith('x-reyna'))).toEqual([]);
+      // The same workerd process serves the new version.
+      expect(workerdsIn(descendants(child.pid as number))).toEqual(workerds);
+    } finally {
+      writeFileSync(worker, source);
+      await until('the original Worker', async () =>
+        (await hello()).message === 'Hello from the Worker' ? true : undefined,
+      );
+    }
+  });
+
   it('serves the page with APP_ID injected and the Worker on /api', async () => {
     const page = await (await fetch(url)).text();
     expect(page).toContain('<script>window.ENV = {"APP_ID":"dev-dev-app"}</script>');

@@ -2,7 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './_fs.js';
 import { ReynaError } from './errors.js';
-import { ReynaConfig, reynaJsonSchema, SCHEMA_FILE } from './protocol/config.js';
+import { conform } from './protocol/_json-schema.js';
+import { publishedSchema } from './protocol/_published-schema.js';
+import { SCHEMA_FILE } from './protocol/_schema-file.js';
+// Types only: zod loads when a reyna.json needs its verdict or one is written (see readConfig).
+import type { ReynaConfig } from './protocol/config.js';
 
 export const CONFIG_FILE = 'reyna.json';
 const SCHEMA_HINT = `an editor completes it from ${SCHEMA_FILE}, which \`reyna init\` writes beside it.`;
@@ -29,6 +33,11 @@ export async function readConfig(dir: string): Promise<ReynaConfig> {
       hint: `Fix the syntax of ${CONFIG_FILE}; ${SCHEMA_HINT}`,
     });
   }
+  // The common case, a valid file, is settled without zod; zod has the last word on anything else.
+  const schema = await publishedSchema();
+  const fast = schema && conform(schema, json);
+  if (fast) return fast.value as ReynaConfig;
+  const { ReynaConfig } = await import('./protocol/config.js');
   const parsed = ReynaConfig.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
@@ -46,12 +55,8 @@ export function serializeConfig(config: ReynaConfig): string {
   return `${JSON.stringify($schema === undefined ? rest : { $schema, ...rest }, null, 2)}\n`;
 }
 
-/** The text of reyna.schema.json, the JSON Schema an app's reyna.json refers to. */
-export function serializeSchema(): string {
-  return `${JSON.stringify(reynaJsonSchema(), null, 2)}\n`;
-}
-
 /** Writes reyna.json whole or not at all. */
 export async function writeConfig(dir: string, config: ReynaConfig): Promise<void> {
+  const { ReynaConfig } = await import('./protocol/config.js');
   await writeFileAtomic(join(dir, CONFIG_FILE), serializeConfig(ReynaConfig.parse(config)));
 }

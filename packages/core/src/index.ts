@@ -27,7 +27,7 @@ export {
   readBuildReport,
   resolveLimits,
 } from './build/index.js';
-export { CONFIG_FILE, readConfig, serializeConfig, serializeSchema, writeConfig } from './config.js';
+export { CONFIG_FILE, readConfig, serializeConfig, writeConfig } from './config.js';
 export { type Context, type Logger, makeContext, silentLogger } from './context.js';
 export {
   type AssetsConfig,
@@ -96,7 +96,7 @@ export { ExitCode, isReynaError, ReynaError, type ReynaErrorOptions } from './er
 export { checkAppName, type InitOptions, type InitResult, type InitStep, initApp } from './init/index.js';
 export { appIdBinding, injectHtml, isHtmlPath, scriptJson } from './inject/index.js';
 export type { ReynaConfig, TemplateManifest, TemplateRecord } from './protocol/config.js';
-export { reynaJsonSchema, SCHEMA_FILE, SCHEMA_REF } from './protocol/config.js';
+export { reynaJsonSchema, SCHEMA_FILE, SCHEMA_REF, serializeSchema } from './protocol/config.js';
 export {
   createServerToken,
   type LoginResult,

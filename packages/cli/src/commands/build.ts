@@ -170,17 +170,8 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
     });
     running.then(progress.finish, progress.fail);
     if (apps.length > 0) {
-      const { Listr } = await import('listr2');
-      const live = process.stdout.isTTY === true && !this.json;
       // A failed app does not stop the others.
-      await new Listr(progress.tasks, {
-        concurrent: true,
-        exitOnError: false,
-        renderer: this.json ? 'silent' : live ? 'default' : 'simple',
-        registerSignalListeners: false,
-      })
-        .run()
-        .catch(() => {});
+      await this.tasks(progress.tasks, {}, { concurrent: true, exitOnError: false }).catch(() => {});
     }
     const results = await running;
     const failed = results.filter((r) => !r.ok);

@@ -13,7 +13,7 @@ try {
   const result = await buildApp(
     { cwd: dir, env: process.env, logger: { info: print, warn: print, debug() {} } },
     // No network in here: the host sends the build record.
-    { install: false, typecheck: options.typecheck, plan: options.plan, onLog: print, record: false },
+    { install: false, typecheck: options.typecheck, plan: options.plan, onLog: print, record: false, thread: false },
   );
   await writeFile(resultFile, JSON.stringify({ ok: true, id: result.id }));
 } catch (error) {

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { requireEsbuild } from '../_require.js';
 
 type Vite = typeof import('vite');
 type Esbuild = typeof import('esbuild');
@@ -37,8 +39,15 @@ async function fromApp<T>(dir: string, name: string, fallback: () => Promise<T>)
 
 export const loadVite = (dir: string): Promise<Vite> => fromApp(dir, 'vite', () => import('vite'));
 
+/** esbuild as the app resolves it, else Reyna's; CommonJS, so required (see _require.ts). */
 export async function loadEsbuild(dir: string): Promise<Esbuild> {
-  const mod = await fromApp<Partial<Esbuild> & { default?: Esbuild }>(dir, 'esbuild', () => import('esbuild'));
-  // esbuild is CommonJS: imported by path, its API is on `default`.
-  return (typeof mod.build === 'function' ? mod : mod.default) as Esbuild;
+  const fromDir = createRequire(join(dir, 'package.json'));
+  let path: string;
+  try {
+    path = fromDir.resolve('esbuild');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    return requireEsbuild();
+  }
+  return fromDir(path) as Esbuild;
 }

@@ -12,15 +12,18 @@ import type { Context } from '../context.js';
 import { workerBuildOptions } from '../dev/_worker.js';
 import { ReynaError } from '../errors.js';
 import type { ReynaConfig } from '../protocol/config.js';
+import { buildClient } from './_client.js';
+import { compileError, placeOf } from './_compile-error.js';
 import { BuildLog } from './_log.js';
 import { contentTypeOf } from './_mime.js';
-import { loadEsbuild, loadVite } from './_tools.js';
+import { loadEsbuild } from './_tools.js';
 import { type Diagnostic, typecheck } from './_typecheck.js';
 import { type BuildLimits, checkLimits, formatBytes, type Plan, resolveLimits, type SizedFile } from './limits.js';
 import { type RecordResult, recordOutcome } from './record.js';
 
 export { contentTypeOf } from './_mime.js';
 export { type BuildLimits, checkLimits, formatBytes, PLAN_LIMITS, type Plan, resolveLimits } from './limits.js';
+export { prepareClientBuild } from './prepare.js';
 export { type BuildOutcome, type RecordResult, recordBuild } from './record.js';
 
 export type BuildStep = 'install' | 'typecheck' | 'client' | 'worker' | 'check';
@@ -40,6 +43,11 @@ export interface BuildOptions {
   onLog?: (line: string) => void;
   /** Send the build record to the linked studio server (default true; a Docker build's host sends it instead). */
   record?: boolean;
+  /**
+   * Run Vite on a thread of its own (default true), beside the Worker's bundling and the type check. The Docker
+   * build's runner, bundled into one file without the thread's module, runs it on its own thread.
+   */
+  thread?: boolean;
 }
 
 export interface BuildFile {
@@ -136,83 +144,6 @@ export async function describeFiles(outDir: string): Promise<BuildFile[]> {
       };
     }),
   );
-}
-
-function placeOf(file: string | undefined, line: number | undefined, column: number | undefined): string {
-  if (!file) return '';
-  return `${file}${line === undefined ? '' : `:${line}${column === undefined ? '' : `:${column}`}`}: `;
-}
-
-function compileError(
-  step: 'client' | 'worker',
-  where: string,
-  text: string,
-  details: Record<string, unknown>,
-): ReynaError {
-  return new ReynaError(
-    'E_COMPILE',
-    `The ${step === 'client' ? 'client' : 'Worker'} does not compile: ${where}${text}`,
-    {
-      hint: `Fix the code at ${where.replace(/: $/, '') || 'the place shown above'} and run \`reyna build\` again.`,
-      details,
-    },
-  );
-}
-
-/** Vite (Rolldown) errors carry their place as `loc`/`id`, or only in their text: "╭─[ src/main.ts:1:11 ]". */
-function viteError(error: unknown, dir: string): ReynaError {
-  const e = error as {
-    message?: string;
-    id?: string;
-    loc?: { file?: string; line?: number; column?: number };
-    errors?: { message?: string; id?: string; loc?: { file?: string; line?: number; column?: number } }[];
-  };
-  const first = e.errors?.[0] ?? e;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes are what is being removed
-  const text = (first.message ?? String(error)).replace(/\u001b\[[0-9;]*m/g, '');
-  const message = (text.split('\n')[0] as string).replace(/^\[[\w:-]+\]\s*/, '').trim();
-  const inText = /[[(]\s*([^\s[\]()]+):(\d+):(\d+)\s*[\])]/.exec(text);
-  const file = first.loc?.file ?? first.id ?? inText?.[1];
-  if (!file) return compileError('client', '', message, {});
-  const where = relative(dir, resolve(dir, file.split('?')[0] as string));
-  const line = inText ? Number(inText[2]) : first.loc?.line;
-  const column = inText ? Number(inText[3]) : first.loc?.column === undefined ? undefined : first.loc.column + 1;
-  return compileError('client', placeOf(where, line, column), message, { file: where, line, column });
-}
-
-async function buildClient(dir: string, outDir: string, finalOutDir: string, log: BuildLog): Promise<string> {
-  const vite = await loadVite(dir);
-  // Vite names the files it writes; name them where they will be, not in the staging dir.
-  const staged = relative(dir, outDir);
-  const final = relative(dir, join(finalOutDir, 'client'));
-  const write = (msg: string) => log.write(msg.split(staged).join(final));
-  const logger = {
-    hasWarned: false,
-    info: write,
-    warn: (msg: string) => {
-      logger.hasWarned = true;
-      write(msg);
-    },
-    warnOnce: write,
-    error: write,
-    clearScreen: () => {},
-    hasErrorLogged: () => false,
-  };
-  try {
-    await vite.build({
-      root: dir,
-      mode: 'production',
-      // At 'info' Rolldown's reporter writes progress straight to stdout, which `--json` must keep clean;
-      // the files written go to the log from the build report instead.
-      logLevel: 'warn',
-      clearScreen: false,
-      customLogger: logger,
-      build: { outDir, emptyOutDir: true, reportCompressedSize: false },
-    });
-  } catch (error) {
-    throw viteError(error, dir);
-  }
-  return vite.version;
 }
 
 interface WorkerOutput {
@@ -400,7 +331,7 @@ export async function buildApp(ctx: Context, options: BuildOptions = {}): Promis
             );
       checking.catch(() => {});
       const bundling = Promise.all([
-        step('client', () => buildClient(dir, join(stage, 'client'), outDir, log)),
+        step('client', () => buildClient(dir, join(stage, 'client'), outDir, log, { thread: options.thread })),
         step(
           'worker',
           () => buildWorker(dir, entry, outDir, stage),

@@ -1,5 +1,4 @@
 import type { Context } from '../context.js';
-import { API_PREFIX, Build } from '../protocol/api.js';
 import type { ReynaConfig } from '../protocol/config.js';
 import type { BuildLog } from './_log.js';
 import type { BuildReport } from './index.js';
@@ -26,7 +25,11 @@ export async function recordBuild(
   options: { fetch?: typeof fetch; timeoutMs?: number } = {},
 ): Promise<RecordResult> {
   if (!config.appId) return { recorded: false, reason: 'the app is not linked to a studio server' };
-  const { sendRecord, studioRecorder } = await import('../studio/record.js');
+  // Only a linked app gets here: the wire schemas (zod) and the studio client load for it alone.
+  const [{ sendRecord, studioRecorder }, { API_PREFIX, Build }] = await Promise.all([
+    import('../studio/record.js'),
+    import('../protocol/api.js'),
+  ]);
   const recorder = await studioRecorder(ctx, {
     ...((ctx.env.REYNA_SERVER || config.server) && { server: ctx.env.REYNA_SERVER || config.server }),
     ...(ctx.env.REYNA_TOKEN && { token: ctx.env.REYNA_TOKEN }),

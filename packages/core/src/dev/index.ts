@@ -5,14 +5,17 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import type { BuildContext, Message } from 'esbuild';
 import type { Miniflare } from 'miniflare';
 import type { Plugin, ViteDevServer } from 'vite';
+import { requireEsbuild, requireMiniflare } from '../_require.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { injectHtml } from '../inject/index.js';
 import { forward } from './_bridge.js';
+import { HOST_MODULE, hostModule, PROBE_HEADER, startFailure, WORKER_HEADER } from './_host.js';
 import { runtimeOutput } from './_runtime.js';
 import { workerBuildOptions } from './_worker.js';
 
@@ -73,6 +76,8 @@ function formatMessage(message: Message, dir: string): string {
 interface Session {
   vite: ViteDevServer;
   mf: Miniflare;
+  /** Sends a request to the Worker version now serving. */
+  dispatch(url: string, init: RequestInit): Promise<Response>;
   worker: BuildContext;
   appId: string;
   dispose(): Promise<void>;
@@ -103,26 +108,27 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     const config = await readConfig(dir);
     const appId = options.appId ?? config.appId ?? `dev-${config.name}`;
     const entry = join(dir, config.build?.worker ?? 'worker/index.ts');
-    // Miniflare alone takes ~0.5 s to import: start it, Vite and the Worker's first compile side by side.
-    const miniflareModule = import('miniflare');
+    // What is ready last is workerd, a process of its own that takes ~0.3-0.5 s to start: so the Worker's first
+    // compile (in esbuild's process) and Miniflare's load come first, then workerd starts, and Vite loads and starts
+    // on this thread while it does. Both CommonJS packages are required, not imported: Node's ESM loader scans
+    // Miniflare's 3.8 MB for its exports first, which costs ~0.4 s (see _require.ts).
+    const esbuild = requireEsbuild();
+    const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
     const envPlugin: Plugin = {
       name: 'reyna:env',
       transformIndexHtml: { order: 'post', handler: (html) => injectHtml(html, appId) },
     };
-    const viteStarting = import('vite').then(({ createServer: createVite }) =>
-      createVite({
-        root: dir,
-        appType: 'spa',
-        clearScreen: false,
-        logLevel: 'warn',
-        server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
-        plugins: [envPlugin],
-      }),
-    );
-    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
-    viteStarting.catch(() => {});
-    const esbuild = await import('esbuild');
-    const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
+    const startVite = () =>
+      import('vite').then(({ createServer: createVite }) =>
+        createVite({
+          root: dir,
+          appType: 'spa',
+          clearScreen: false,
+          logLevel: 'warn',
+          server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
+          plugins: [envPlugin],
+        }),
+      );
     let inputs = new Set<string>();
     let failed = false;
 
@@ -138,14 +144,24 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       }
     }
 
-    const first = await compile();
+    const compiling = compile();
+    const { Miniflare } = requireMiniflare();
+    const first = await compiling;
     const brokenWorker = (message: string) =>
       `export default { fetch() { return new Response(${JSON.stringify(`${message}\n`)}, { status: 500 }); } };`;
     const output = runtimeOutput(ctx.logger);
-    const miniflareOptions = (code: string) => ({
-      modules: [{ type: 'ESModule' as const, path: join(dirname(entry), 'index.js'), contents: code }],
-      compatibilityDate: config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
+    const compatibilityDate = config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    // Each build is a version the host Worker loads (see _host.ts); `current` is the one requests go to.
+    const versions = new Map<string, string>();
+    let built = 0;
+    let current = '';
+    const miniflareOptions = {
+      modules: [
+        { type: 'ESModule' as const, path: join(dirname(entry), HOST_MODULE), contents: hostModule(compatibilityDate) },
+      ],
+      compatibilityDate,
       bindings: { APP_ID: appId },
+      workerLoaders: { __REYNA_LOADER: {} },
       serviceBindings: {
         // In dev the static files are Vite's: the Worker's ASSETS binding asks Vite, as production asks the CDN.
         ASSETS: async (request: { url: string; method: string; headers: Headers }) => {
@@ -155,14 +171,20 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
             headers: { ...Object.fromEntries(request.headers), 'x-reyna-assets': '1' },
           }) as never;
         },
+        __REYNA_CODE: async (request: { url: string }) =>
+          new Response(versions.get(new URL(request.url).pathname.slice(1)) ?? '') as never,
       },
-      handleRuntimeStdio: output.handleRuntimeStdio,
-    });
+      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
+        output.handleRuntimeStdio(stdout, stderr);
+        onSpawn?.();
+      },
+    };
+    // Miniflare calls handleRuntimeStdio as soon as it has spawned workerd.
+    let onSpawn: (() => void) | undefined;
     const failedToStart = (message: string) => brokenWorker(`The Worker failed to start:\n${message}`);
-    const { Miniflare } = await miniflareModule;
-    const launch = async (code: string): Promise<{ mf?: Miniflare; message?: string }> => {
+    const launch = async (): Promise<{ mf?: Miniflare; message?: string }> => {
       output.starting();
-      const started = new Miniflare(miniflareOptions(code));
+      const started = new Miniflare(miniflareOptions);
       try {
         await started.ready;
         output.started();
@@ -173,18 +195,45 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         return { message };
       }
     };
-    let launched = await launch(
-      typeof first === 'string' ? first : brokenWorker(`The Worker does not compile:\n${first.error}`),
-    );
-    // The last Worker that compiled and started: it serves again when a new one throws as it starts.
-    let good = launched.mf && typeof first === 'string' ? first : undefined;
-    let startError: string | undefined;
-    if (!launched.mf) {
-      // A Miniflare whose first start failed stays failed: a new one serves the reason until the next good save.
-      startError = launched.message ?? '';
-      launched = await launch(failedToStart(startError));
-    }
+    const spawned = new Promise<void>((done) => {
+      onSpawn = done;
+    });
+    const launching = launch();
+    // Vite starts once workerd has (or Miniflare failed before it could): before, it would hold up the spawn.
+    await Promise.race([spawned, launching]);
+    onSpawn = undefined;
+    const viteStarting = startVite();
+    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
+    viteStarting.catch(() => {});
+    const launched = await launching;
     const { mf } = launched;
+
+    /** Serves `code` from now on, if it starts; else says why and the version before keeps serving. */
+    const swapIn = async (code: string): Promise<string | undefined> => {
+      const version = String(++built);
+      versions.set(version, code);
+      const probe = await (mf as Miniflare).dispatchFetch('http://reyna.dev/', {
+        headers: { [PROBE_HEADER]: version },
+      });
+      const text = await probe.text();
+      if (probe.status !== 200) {
+        versions.delete(version);
+        return startFailure(text);
+      }
+      const before = current;
+      current = version;
+      versions.delete(before);
+      return undefined;
+    };
+
+    let startError: string | undefined;
+    if (mf) {
+      startError = await swapIn(
+        typeof first === 'string' ? first : brokenWorker(`The Worker does not compile:\n${first.error}`),
+      );
+      // Nothing good to fall back on: the reason is what /api answers until the next good save.
+      if (startError !== undefined) await swapIn(failedToStart(startError));
+    }
     const vite = await viteStarting.catch(async (error) => {
       await Promise.allSettled([mf?.dispose(), worker.dispose()]);
       throw error;
@@ -205,23 +254,6 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     if (typeof first !== 'string') reportError(first.error);
     else if (startError !== undefined) reportError(`failed to start: ${startError}`);
 
-    /** Starts `code` in place of the running Worker; if it throws as it starts, the last good one serves again. */
-    const swapIn = async (code: string): Promise<string | undefined> => {
-      output.starting();
-      try {
-        await mf.setOptions(miniflareOptions(code));
-        output.started();
-        good = code;
-        return undefined;
-      } catch (error) {
-        const message = await output.failed(error);
-        output.starting();
-        await mf.setOptions(miniflareOptions(good ?? failedToStart(message)));
-        output.started();
-        return message;
-      }
-    };
-
     let timer: NodeJS.Timeout | undefined;
     const rebuild = () => {
       // Never left rejected: requests and later rebuilds wait on it.
@@ -230,8 +262,8 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
           const t = performance.now();
           const code = await compile();
           if (typeof code !== 'string') return reportError(code.error);
-          const startFailure = await swapIn(code);
-          if (startFailure !== undefined) return reportError(`failed to start: ${startFailure}`);
+          const failure = await swapIn(code);
+          if (failure !== undefined) return reportError(`failed to start: ${failure}`);
           const ms = Math.round(performance.now() - t);
           if (failed) {
             failed = false;
@@ -256,6 +288,12 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     return {
       vite,
       mf,
+      dispatch(url, init) {
+        const headers = new Headers(init.headers);
+        headers.delete(PROBE_HEADER);
+        headers.set(WORKER_HEADER, current);
+        return mf.dispatchFetch(url, { ...init, headers } as never) as unknown as Promise<Response>;
+      },
       worker,
       appId,
       async dispose() {
@@ -278,7 +316,7 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       return;
     }
     swapping
-      .then(() => forward(req, res, origin, (url, init) => current.mf.dispatchFetch(url, init as never) as never))
+      .then(() => forward(req, res, origin, (url, init) => current.dispatch(url, init)))
       .catch((error: Error) => {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`reyna dev: the Worker did not answer: ${error.message}\n`);

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { run } from '../_exec.js';
 import { type FileTree, isEmptyDir, writeTree } from '../_fs.js';
 import { assertGitAvailable } from '../_git.js';
-import { serializeConfig, serializeSchema } from '../config.js';
+import { serializeConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import {
@@ -14,6 +14,7 @@ import {
   type ReynaConfig,
   SCHEMA_FILE,
   SCHEMA_REF,
+  serializeSchema,
   type TemplateRecord,
 } from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';

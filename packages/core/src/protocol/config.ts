@@ -101,16 +101,14 @@ export const TemplateManifest = z
   .strict();
 export type TemplateManifest = z.infer<typeof TemplateManifest>;
 
-/**
- * reyna.json's JSON Schema sits beside it in every app (`reyna init` writes it, `reyna upgrade` refreshes it) and
- * `$schema` points there: editors complete the file offline, and no package needs to be published or installed.
- */
-export const SCHEMA_FILE = 'reyna.schema.json';
-export const SCHEMA_REF = `./${SCHEMA_FILE}`;
-/** Where `$schema` pointed before: a package that was never published. `reyna upgrade` moves such apps to SCHEMA_REF. */
-export const LEGACY_SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+export { LEGACY_SCHEMA_URL, SCHEMA_FILE, SCHEMA_REF } from './_schema-file.js';
 
-/** JSON Schema of reyna.json, for editors. */
+/** JSON Schema of reyna.json, for editors (and for reading reyna.json without zod, see config.ts). */
 export function reynaJsonSchema(): Record<string, unknown> {
   return { title: 'reyna.json', ...z.toJSONSchema(ReynaConfig, { io: 'input', target: 'draft-7' }) };
+}
+
+/** The text of reyna.schema.json, the JSON Schema an app's reyna.json refers to. */
+export function serializeSchema(): string {
+  return `${JSON.stringify(reynaJsonSchema(), null, 2)}\n`;
 }

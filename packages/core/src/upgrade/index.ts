@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type FileEntry, type FileTree, isText, pathExists, writeFileAtomic } from '../_fs.js';
-import { CONFIG_FILE, readConfig, serializeSchema, writeConfig } from '../config.js';
+import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import {
@@ -9,6 +9,7 @@ import {
   type ReynaConfig,
   SCHEMA_FILE,
   SCHEMA_REF,
+  serializeSchema,
   type TemplateRecord,
 } from '../protocol/config.js';
 import { instantiate } from '../templates/instantiate.js';
