@@ -6,7 +6,13 @@ import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
 import type { Logger } from '../context.js';
 import { ReynaError } from '../errors.js';
 import type { App, CommitRequest } from '../protocol/api.js';
-import { diffManifests, type Manifest, type ManifestDiff, manifestProblems } from '../protocol/paths.js';
+import {
+  diffManifests,
+  type Manifest,
+  type ManifestDiff,
+  manifestDigest,
+  manifestProblems,
+} from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
 import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, sha256Of, toManifest } from './_scan.js';
@@ -471,7 +477,8 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
     linked.api.getApp(linked.appId),
   ]);
   const files = toManifest(local.files);
-  const problems = manifestProblems(Object.keys(files));
+  // The last-synced revision's paths passed every rule on the server already.
+  const problems = manifestProblems(Object.keys(files), { has: (path) => Object.hasOwn(linked.base, path) });
   if (problems.length > 0) {
     const first = problems[0] as { path: string; problem: string };
     throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
@@ -533,12 +540,7 @@ export async function applyPush(
   if (plan.commit) {
     options.onStep?.('commit', 'start');
     try {
-      const made = await linked.api.commit(plan.appId, {
-        parent: plan.parent,
-        files: plan.files as CommitRequest['files'],
-        ...(plan.message === undefined ? {} : { message: plan.message }),
-      });
-      revision = made.id;
+      revision = (await commitPlan(linked, plan)).id;
     } catch (error) {
       if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
         const head = (error.details?.head as string | undefined) ?? null;
@@ -563,6 +565,34 @@ export async function applyPush(
     },
   };
 }
+
+/**
+ * Commits the plan's manifest: on top of a parent, as the changes to it (one entry for a one-file change, not the
+ * whole tree) with the digest of the manifest they give. A server whose parent differs from this copy's record
+ * (E_BASE_MISMATCH), or one that predates changes (E_BAD_REQUEST), gets the whole manifest instead.
+ */
+async function commitPlan(linked: Linked, plan: PushPlan) {
+  const message = plan.message === undefined ? {} : { message: plan.message };
+  const whole = () => linked.api.commit(plan.appId, { parent: plan.parent, files: plan.files as Files, ...message });
+  if (plan.parent === null) return whole();
+  const changes: Record<string, Files[string] | null> = {};
+  for (const path of [...plan.changes.added, ...plan.changes.changed])
+    changes[path] = plan.files[path] as Files[string];
+  for (const path of plan.changes.removed) changes[path] = null;
+  try {
+    return await linked.api.commit(plan.appId, {
+      parent: plan.parent,
+      changes,
+      digest: manifestDigest(plan.files),
+      ...message,
+    });
+  } catch (error) {
+    if (error instanceof ReynaError && (error.code === 'E_BASE_MISMATCH' || error.code === 'E_BAD_REQUEST'))
+      return whole();
+    throw error;
+  }
+}
+type Files = NonNullable<CommitRequest['files']>;
 
 /** Plan, then apply: `reyna push`. */
 export async function push(options: SyncOptions & { message?: string; dryRun?: boolean }): Promise<PushResult> {
