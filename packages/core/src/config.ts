@@ -2,10 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './_fs.js';
 import { ReynaError } from './errors.js';
-import { ReynaConfig, reynaJsonSchema, SCHEMA_FILE } from './protocol/config.js';
+import { check } from './protocol/_checks.js';
+import type { ReynaConfig } from './protocol/config.js';
+import { SCHEMA_FILE } from './protocol/constants.js';
 
 export const CONFIG_FILE = 'reyna.json';
 const SCHEMA_HINT = `an editor completes it from ${SCHEMA_FILE}, which \`reyna init\` writes beside it.`;
+
+/** The zod schemas of reyna.json, loaded only when needed: loading zod costs more than a whole `reyna status`. */
+const schemas = () => import('./protocol/config.js');
 
 /** Reads and validates an app's reyna.json. */
 export async function readConfig(dir: string): Promise<ReynaConfig> {
@@ -29,7 +34,10 @@ export async function readConfig(dir: string): Promise<ReynaConfig> {
       hint: `Fix the syntax of ${CONFIG_FILE}; ${SCHEMA_HINT}`,
     });
   }
-  const parsed = ReynaConfig.safeParse(json);
+  // The generated check answers what zod would for a valid file; zod itself judges the rest (and explains).
+  const checked = check('ReynaConfig', json);
+  if (checked) return checked;
+  const parsed = (await schemas()).ReynaConfig.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ReynaError('E_CONFIG_INVALID', `${path} is invalid: ${issues.join('; ')}`, {
@@ -47,11 +55,11 @@ export function serializeConfig(config: ReynaConfig): string {
 }
 
 /** The text of reyna.schema.json, the JSON Schema an app's reyna.json refers to. */
-export function serializeSchema(): string {
-  return `${JSON.stringify(reynaJsonSchema(), null, 2)}\n`;
+export async function serializeSchema(): Promise<string> {
+  return `${JSON.stringify((await schemas()).reynaJsonSchema(), null, 2)}\n`;
 }
 
 /** Writes reyna.json whole or not at all. */
 export async function writeConfig(dir: string, config: ReynaConfig): Promise<void> {
-  await writeFileAtomic(join(dir, CONFIG_FILE), serializeConfig(ReynaConfig.parse(config)));
+  await writeFileAtomic(join(dir, CONFIG_FILE), serializeConfig((await schemas()).ReynaConfig.parse(config)));
 }

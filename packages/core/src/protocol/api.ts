@@ -1,16 +1,10 @@
 // Wire types of the studio server's HTTP API. The server validates with these and builds its OpenAPI document
 // from them; the CLI's client parses answers with them, so the two cannot drift apart.
 import { z } from 'zod';
+import { MAX_BATCH_ITEMS, MAX_MISSING_QUERY } from './constants.js';
 import { manifestProblems } from './paths.js';
 
-/** API version prefix of every resource route. */
-export const API_PREFIX = '/v1';
-/** Content type of `POST /v1/blobs/batch`: frames of `<sha256> <size>\n` followed by exactly `size` bytes. */
-export const BLOB_BATCH_TYPE = 'application/vnd.reyna.blobs';
-/** The most items a bucket batch (put/delete/move) takes. */
-export const MAX_BATCH_ITEMS = 100;
-/** The most hashes one "which do you lack" call takes. */
-export const MAX_MISSING_QUERY = 10_000;
+export { API_PREFIX, BLOB_BATCH_TYPE, MAX_BATCH_ITEMS, MAX_MISSING_QUERY } from './constants.js';
 
 export const Sha256 = z
   .string()

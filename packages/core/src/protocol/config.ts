@@ -101,14 +101,7 @@ export const TemplateManifest = z
   .strict();
 export type TemplateManifest = z.infer<typeof TemplateManifest>;
 
-/**
- * reyna.json's JSON Schema sits beside it in every app (`reyna init` writes it, `reyna upgrade` refreshes it) and
- * `$schema` points there: editors complete the file offline, and no package needs to be published or installed.
- */
-export const SCHEMA_FILE = 'reyna.schema.json';
-export const SCHEMA_REF = `./${SCHEMA_FILE}`;
-/** Where `$schema` pointed before: a package that was never published. `reyna upgrade` moves such apps to SCHEMA_REF. */
-export const LEGACY_SCHEMA_URL = 'https://unpkg.com/@reyna/core@0/schema/reyna.schema.json';
+export { LEGACY_SCHEMA_URL, SCHEMA_FILE, SCHEMA_REF } from './constants.js';
 
 /** JSON Schema of reyna.json, for editors. */
 export function reynaJsonSchema(): Record<string, unknown> {
