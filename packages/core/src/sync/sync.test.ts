@@ -179,6 +179,46 @@ describe('scanTree', () => {
     expect(ruled.cached).toBe(1);
   });
 
+  it('asks the ignore rules nothing about what the cache vouches for, directories included, and only about what is new', async () => {
+    const root = tree({ 'a.txt': 'a', 'src/b.txt': 'b', 'src/deep/c.txt': 'c', 'node_modules/x/y.js': 'y' });
+    const old = new Date(Date.now() - 60_000);
+    for (const p of ['a.txt', 'src/b.txt', 'src/deep/c.txt']) utimesSync(join(root, p), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const real = await loadIgnore(root);
+    const asked: string[] = [];
+    const spy = (test: (path: string) => boolean, rules: string | undefined) =>
+      Object.assign(
+        (path: string) => {
+          asked.push(path);
+          return test(path);
+        },
+        { rules },
+      );
+    const ignore = spy(real, real.rules);
+    const first = await scanTree(root, { ignore, cachePath });
+    expect([...first.files.keys()].sort()).toEqual(['a.txt', 'src/b.txt', 'src/deep/c.txt']);
+    // .reyna/ appears with the cache this scan writes.
+    expect(asked.sort()).toEqual(['a.txt', 'node_modules/', 'src/', 'src/b.txt', 'src/deep/', 'src/deep/c.txt']);
+    asked.length = 0;
+    const second = await scanTree(root, { ignore, cachePath });
+    expect(second).toMatchObject({ hashed: 0, cached: 3 });
+    // Ignored directories are asked again (the cache keeps only what was walked), nothing else.
+    expect(asked.sort()).toEqual(['.reyna/', 'node_modules/']);
+    mkdirSync(join(root, 'src/new'));
+    writeFileSync(join(root, 'src/new/d.txt'), 'd');
+    asked.length = 0;
+    const third = await scanTree(root, { ignore, cachePath });
+    expect(asked.sort()).toEqual(['.reyna/', 'node_modules/', 'src/new/', 'src/new/d.txt']);
+    expect(third.files.has('src/new/d.txt')).toBe(true);
+    // Other rules: every path is asked again, and a directory they ignore is not walked.
+    const other = spy((path) => path === 'src/deep/' || real(path), `${real.rules}\nsrc/deep/`);
+    asked.length = 0;
+    const fourth = await scanTree(root, { ignore: other, cachePath });
+    expect(asked).toContain('src/');
+    expect(asked).toContain('a.txt');
+    expect([...fourth.files.keys()].sort()).toEqual(['a.txt', 'src/b.txt', 'src/new/d.txt']);
+  });
+
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
     const root = tree({ 'fresh.txt': 'new' });
     const cachePath = join(root, '.reyna/hash-cache.json');
