@@ -3,6 +3,7 @@ import { ReynaError } from '../errors.js';
 import { type Checked, type CheckedName, check } from '../protocol/_checks.js';
 import type { CommitRequest } from '../protocol/api.js';
 import { API_PREFIX, BLOB_BATCH_TYPE, MAX_MISSING_QUERY } from '../protocol/constants.js';
+import { type Answer, nodeTransport, type Request, type Transport } from './_http.js';
 
 /** How the transfer client talks to a studio server: where, as whom, and how patiently. */
 export interface ApiOptions {
@@ -54,7 +55,7 @@ function countingBody(data: Uint8Array, onSent: (bytes: number) => void): Readab
 }
 
 /** A response's body, reporting the bytes received so far as they arrive. */
-export async function readBody(res: Response, onReceived?: (bytes: number) => void): Promise<Buffer> {
+export async function readBody(res: Answer, onReceived?: (bytes: number) => void): Promise<Buffer> {
   if (!onReceived || !res.body) return Buffer.from(await res.arrayBuffer());
   const parts: Uint8Array[] = [];
   let bytes = 0;
@@ -87,15 +88,16 @@ type ApiCheck = Exclude<CheckedName, 'ReynaConfig'>;
  */
 export class Api {
   readonly server: string;
-  private readonly fetch: typeof globalThis.fetch;
+  private readonly fetch: Transport;
 
   constructor(readonly options: ApiOptions) {
     this.server = options.server;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    // Without a fetch of the caller's, node:http: Node's own fetch costs more to start than a status takes.
+    this.fetch = options.fetch ?? nodeTransport;
   }
 
-  /** One request with timeout and retries; answers the Response of the last try. */
-  async send(call: Call): Promise<Response> {
+  /** One request with timeout and retries; answers the response of the last try. */
+  async send(call: Call): Promise<Answer> {
     const attempts = call.retry === false ? 1 : (this.options.attempts ?? 4);
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     const url = `${this.server}${call.path}`;
@@ -104,7 +106,7 @@ export class Api {
       this.options.signal?.throwIfAborted();
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
-      let res: Response | undefined;
+      let res: Answer | undefined;
       // A fresh stream each try: a stream that went once cannot go again.
       const streamed =
         call.body && call.onSent && call.body.byteLength >= STREAM_BODY_BYTES
@@ -119,9 +121,9 @@ export class Api {
             ...(call.json === undefined ? {} : { 'content-type': 'application/json' }),
             ...call.headers,
           },
-          body: call.json === undefined ? ((streamed ?? call.body) as RequestInit['body']) : JSON.stringify(call.json),
+          body: call.json === undefined ? (streamed ?? call.body) : JSON.stringify(call.json),
           ...(streamed ? { duplex: 'half' } : {}),
-        } as RequestInit);
+        } as Request);
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason ?? error;
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -155,7 +157,7 @@ export class Api {
     throw lastError;
   }
 
-  private async toError(res: Response, call: Call, url: string): Promise<ReynaError> {
+  private async toError(res: Answer, call: Call, url: string): Promise<ReynaError> {
     const text = await res.text().catch(() => '');
     let data: unknown;
     try {
