@@ -77,6 +77,21 @@ export function diffSorted(from: readonly Stored[], to: readonly Stored[]): Stor
   return out;
 }
 
+/** The entry of `path` in a sorted list (binary search). */
+export function findPath(files: readonly Stored[], path: string): Stored | undefined {
+  let low = 0;
+  let high = files.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const f = files[mid] as Stored;
+    const order = comparePaths(f[0], path);
+    if (order === 0) return f;
+    if (order < 0) low = mid + 1;
+    else high = mid - 1;
+  }
+  return undefined;
+}
+
 /** A stored list as the wire's path → entry object, in path order. */
 export function toManifest(files: readonly Stored[]): Manifest {
   const out: Manifest = {};
@@ -91,7 +106,7 @@ export function toManifest(files: readonly Stored[]): Manifest {
 }
 
 /** 422 E_INVALID_PATH for the first bad path; paths of `accepted` (the parent's) passed the per-path rules before. */
-export function checkPaths(files: readonly Stored[], accepted?: ReadonlySet<string>): void {
+export function checkPaths(files: readonly Stored[], accepted?: { has(path: string): boolean }): void {
   const problems = manifestProblems(
     files.map((f) => f[0]),
     accepted,

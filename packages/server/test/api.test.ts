@@ -176,6 +176,20 @@ describe.each(KINDS)('studio API on %s', (kind) => {
         changes: { c: file('never uploaded') },
         digest: manifestDigest({ ...next, c: file('never uploaded') }),
       });
+      // A new path inside a file, a bad new path, and a wrong size for a blob the parent holds: refused.
+      for (const [path, entry, code] of [
+        ['a/one/inside', file('one'), 'E_INVALID_PATH'],
+        ['../up', file('one'), 'E_INVALID_PATH'],
+        ['a/two', { ...file('one'), size: 99 }, 'E_SIZE_MISMATCH'],
+      ] as const) {
+        const r = await alice.post(`/v1/apps/${app.id}/revisions`, {
+          parent: second.body.id,
+          changes: { [path]: entry },
+          digest: manifestDigest({ ...next, [path]: entry }),
+        });
+        expect(r.status, path).toBe(422);
+        expect(r.body.error.code, path).toBe(code);
+      }
       expect(missing.body.error).toMatchObject({
         code: 'E_MISSING_BLOBS',
         details: { missing: [sha256('never uploaded')] },

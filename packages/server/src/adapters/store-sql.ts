@@ -24,6 +24,7 @@ import {
   applyDelta,
   checkPaths,
   diffSorted,
+  findPath,
   SNAPSHOT_SHARE,
   type Stored,
   type StoredChange,
@@ -331,9 +332,8 @@ export class SqlStore implements Store {
       }
       const parent = head === null ? undefined : await this.loadManifest(tx, appId, head);
       const before = parent?.files ?? [];
-      const files = request.files
-        ? sortManifest(request.files)
-        : applyDelta(before, sortChanges(request.changes ?? {}));
+      const changes = request.files ? undefined : sortChanges(request.changes ?? {});
+      const files = changes ? applyDelta(before, changes) : sortManifest(request.files ?? {});
       if (request.digest !== undefined && digestSorted(files) !== request.digest) {
         throw new ApiError(
           409,
@@ -346,15 +346,28 @@ export class SqlStore implements Store {
         );
       }
       // The parent's paths passed the per-path rules; its blobs are this user's and of the sizes it says (they were
-      // checked, and the collector keeps the blobs of every revision): only hashes new here are looked up.
-      const inParent = new Set<string>();
+      // checked, and the collector keeps the blobs of every revision). So only what is new is checked: with
+      // changes, the entries they set (no pass over all files unless a path is new, for the checks across paths);
+      // with a whole manifest, what differs from the parent's.
       const sizes = new Map<string, number>();
-      for (const f of before) {
-        inParent.add(f[0]);
-        sizes.set(f[1], f[2]);
+      let fresh: string[];
+      let toCheck: readonly Stored[];
+      if (changes) {
+        const set = changes.filter((c): c is Stored => c.length === 4);
+        const added = new Set(set.filter((c) => findPath(before, c[0]) === undefined).map((c) => c[0]));
+        if (added.size > 0) checkPaths(files, { has: (path) => !added.has(path) });
+        fresh = [...new Set(set.map((c) => c[1]))];
+        toCheck = set;
+      } else {
+        const inParent = new Set<string>();
+        for (const f of before) {
+          inParent.add(f[0]);
+          sizes.set(f[1], f[2]);
+        }
+        checkPaths(files, inParent);
+        fresh = [...new Set(files.filter((f) => !sizes.has(f[1])).map((f) => f[1]))];
+        toCheck = files;
       }
-      checkPaths(files, inParent);
-      const fresh = [...new Set(files.filter((f) => !sizes.has(f[1])).map((f) => f[1]))];
       if (fresh.length > 0) {
         const known = await tx.query(
           `SELECT b.sha256, b.size FROM blobs b JOIN user_blobs ub ON ub.sha256 = b.sha256 AND ub.user_id = $1
@@ -370,7 +383,7 @@ export class SqlStore implements Store {
           details: { missing: missing.slice(0, 100) },
         });
       }
-      const wrong = files.filter((f) => sizes.get(f[1]) !== f[2]);
+      const wrong = toCheck.filter((f) => sizes.get(f[1]) !== f[2]);
       if (wrong.length > 0) {
         const [path, sha256, size] = wrong[0] as Stored;
         throw new ApiError(422, 'E_SIZE_MISMATCH', `"${path}" says ${size} bytes; its blob has ${sizes.get(sha256)}`, {
