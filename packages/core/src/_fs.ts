@@ -35,7 +35,12 @@ export async function readTree(root: string, skip: ReadonlySet<string> = SKIP_DI
 }
 
 /** Writes a file whole or not at all: temp file, fsync, rename. */
-export async function writeFileAtomic(path: string, data: Buffer | string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Buffer | string,
+  mode = 0o644,
+  options: { durable?: boolean } = {},
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.reyna-${randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
@@ -43,7 +48,8 @@ export async function writeFileAtomic(path: string, data: Buffer | string, mode 
     try {
       await handle.writeFile(data);
       await handle.chmod(mode);
-      await handle.sync();
+      // Not for caches: one torn by a crash reads as damaged and is rebuilt, and the fsync costs every run.
+      if (options.durable !== false) await handle.sync();
     } finally {
       await handle.close();
     }

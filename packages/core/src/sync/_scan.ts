@@ -58,6 +58,7 @@ export interface ScanResult {
   cached: number;
 }
 
+/** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
 type CacheEntry = [size: number, mtimeMs: number, ino: number, sha256: string];
 interface CacheFile {
   version: 1;
@@ -133,7 +134,7 @@ export async function scanTree(
       }
       if (!st.isFile()) continue;
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
-      if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino) {
+      if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino && hit[3] !== '') {
         files.set(key, { sha256: hit[3], size: st.size, mode, abs });
         confirmed.push(key);
       } else {
@@ -166,9 +167,10 @@ export async function scanTree(
       hashedBytes += item.size;
       const st = lstatSync(item.abs);
       files.set(item.path, { sha256, size: item.size, mode: st.mode & 0o111 ? 0o755 : 0o644, abs: item.abs });
-      // Only a file that did not change while it was read, and not just before, may be trusted next time.
-      if (st.size === item.size && st.mtimeMs === item.mtimeMs && item.mtimeMs < item.at - RACY_MS)
-        hashedEntries.push([item.path, [item.size, item.mtimeMs, item.ino, sha256]]);
+      // Only a file that did not change while it was read, and not just before, may be trusted next time; the
+      // others are remembered as paths the rules let through.
+      const trustworthy = st.size === item.size && st.mtimeMs === item.mtimeMs && item.mtimeMs < item.at - RACY_MS;
+      hashedEntries.push([item.path, [item.size, item.mtimeMs, item.ino, trustworthy ? sha256 : '']]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, toHash.length) }, worker));
@@ -183,7 +185,7 @@ export async function scanTree(
     const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs };
     for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
     for (const [key, entry] of hashedEntries) next.entries[key] = entry;
-    await writeFileAtomic(options.cachePath, JSON.stringify(next)).catch(() => {
+    await writeFileAtomic(options.cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
       // A cache that cannot be written only costs time on the next run.
     });
   }

@@ -222,9 +222,23 @@ describe('scanTree', () => {
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
     const root = tree({ 'fresh.txt': 'new' });
     const cachePath = join(root, '.reyna/hash-cache.json');
-    const ignore = await loadIgnore(root);
+    const real = await loadIgnore(root);
+    const asked: string[] = [];
+    const ignore = Object.assign(
+      (path: string) => {
+        asked.push(path);
+        return real(path);
+      },
+      { rules: real.rules },
+    );
     await scanTree(root, { ignore, cachePath });
-    expect((await scanTree(root, { ignore, cachePath })).hashed).toBe(1);
+    expect(asked).toContain('fresh.txt');
+    asked.length = 0;
+    const again = await scanTree(root, { ignore, cachePath });
+    expect(again.hashed).toBe(1);
+    expect(again.files.get('fresh.txt')?.sha256).toBe(sha256Of(Buffer.from('new')));
+    // The path is known to pass the rules, though its bytes are read again.
+    expect(asked).not.toContain('fresh.txt');
   });
 });
 
