@@ -72,7 +72,14 @@ if (version) {
       process.exit(70);
     }
   });
-  if (!(first === 'status' && !env.REYNA_NO_FAST_PATH && (await fastStatus()))) {
+  const fastPath = env.REYNA_NO_FAST_PATH
+    ? undefined
+    : first === 'status'
+      ? fastStatus
+      : first === 'push'
+        ? fastPush
+        : undefined;
+  if (!(fastPath && (await fastPath()))) {
     const { execute, settings } = await import('@oclif/core');
     // Always the compiled commands, even under NODE_ENV=test or development.
     settings.enableAutoTranspile = false;
@@ -86,5 +93,14 @@ async function fastStatus() {
   const args = parseStatusArgs(argv.slice(1), env);
   if (!args) return false;
   await runStatus(args);
+  return true;
+}
+
+// `reyna push --json` in its plain forms, without oclif (see src/fast-push.ts); false leaves it to oclif.
+async function fastPush() {
+  const { parsePushArgs, runPush } = await import('../dist/fast-push.js');
+  const args = parsePushArgs(argv.slice(1), env);
+  if (!args) return false;
+  await runPush(args);
   return true;
 }
