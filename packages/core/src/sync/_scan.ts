@@ -67,6 +67,8 @@ interface CacheFile {
   entries: Record<string, CacheEntry>;
   /** The directories that scan walked: under the same rules, they are not ignored either. */
   dirs?: string[];
+  /** And those it left out (node_modules, .git, …): under the same rules, they are ignored again. */
+  skipped?: string[];
 }
 
 /** Only names outside ASCII can have another Unicode normal form. */
@@ -92,7 +94,9 @@ export async function scanTree(
   // and so did a directory it walked.
   const trusted = options.ignore.rules !== undefined && cache.rules === options.ignore.rules;
   const knownDirs = new Set(trusted ? cache.dirs : []);
+  const knownSkipped = new Set(trusted ? cache.skipped : []);
   const dirs: string[] = [];
+  const skipped: string[] = [];
   // The cached entries this scan confirmed: the cache is written again only when it would say something else.
   const confirmed: string[] = [];
 
@@ -119,10 +123,10 @@ export async function scanTree(
       // Gone since the directory was read.
       if (st === undefined) continue;
       if (st.isDirectory()) {
-        if (knownDirs.has(path) || !options.ignore(`${path}/`)) {
+        if (knownDirs.has(path) || (!knownSkipped.has(path) && !options.ignore(`${path}/`))) {
           stack.push(path);
           dirs.push(path);
-        }
+        } else skipped.push(path);
         continue;
       }
       const key = NON_ASCII.test(path) ? path.normalize('NFC') : path;
@@ -180,9 +184,11 @@ export async function scanTree(
     Object.keys(cache.entries).length !== confirmed.length ||
     cache.rules !== options.ignore.rules ||
     (cache.dirs?.length ?? 0) !== dirs.length ||
-    dirs.some((d) => !knownDirs.has(d));
+    (cache.skipped?.length ?? 0) !== skipped.length ||
+    dirs.some((d) => !knownDirs.has(d)) ||
+    skipped.some((d) => !knownSkipped.has(d));
   if (options.cachePath && stale) {
-    const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs };
+    const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs, skipped };
     for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
     for (const [key, entry] of hashedEntries) next.entries[key] = entry;
     await writeFileAtomic(options.cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
@@ -196,8 +202,10 @@ function readCache(path: string): CacheFile {
   try {
     const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
     if (data?.version === 1 && typeof data.entries === 'object' && data.entries) {
-      if (data.dirs !== undefined && !(Array.isArray(data.dirs) && data.dirs.every((d) => typeof d === 'string')))
-        data.dirs = undefined;
+      const strings = (list: unknown) =>
+        Array.isArray(list) && list.every((d) => typeof d === 'string') ? (list as string[]) : undefined;
+      data.dirs = strings(data.dirs);
+      data.skipped = strings(data.skipped);
       return data;
     }
   } catch {
