@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+
+/** node:crypto, loaded on first use: a status of a clean tree hashes nothing, and loading it costs ~10 ms. */
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /** One file of a tree held in memory: templates are small, and a whole tree in hand makes merging simple. */
 export interface FileEntry {
@@ -42,7 +44,7 @@ export async function writeFileAtomic(
   options: { durable?: boolean } = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.reyna-${randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${path}.reyna-${crypto().randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
   try {
     try {

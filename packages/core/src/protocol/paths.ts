@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+/** node:crypto, loaded on first use: a status of a clean tree hashes nothing, and loading it costs ~10 ms. */
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /** The longest file path a revision may hold, in UTF-8 bytes (what most file systems allow for a whole path). */
 export const MAX_PATH_BYTES = 1024;
@@ -124,7 +125,7 @@ export function manifestDigest(manifest: Manifest): string {
 
 /** manifestDigest of entries already in comparePaths order, as [path, sha256, size, mode]. */
 export function digestSorted(entries: Iterable<readonly [string, string, number, number]>): string {
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   let chunk = '';
   for (const [path, sha256, size, mode] of entries) {
     // Paths hold no control characters (pathProblem), so a newline ends each one unambiguously.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -7,6 +6,9 @@ import type { Ignore } from 'ignore';
 import { writeFileAtomic } from '../_fs.js';
 import { ReynaError } from '../errors.js';
 import type { Manifest } from '../protocol/paths.js';
+
+/** node:crypto, loaded on first use: a status of a clean tree hashes nothing, and loading it costs ~10 ms. */
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /** What is never synced, whatever .reynaignore says: dependencies, VCS data, build output, local state. */
 export const DEFAULT_IGNORES = ['node_modules/', '.git/', 'dist/', '.reyna/', '*.reyna-*.tmp'];
@@ -217,17 +219,18 @@ function readCache(path: string): CacheFile {
 /** SHA-256 hex of a file: read whole when small, streamed when large. */
 export async function hashFile(abs: string, size?: number): Promise<string> {
   if (size !== undefined && size <= 32 * 1024 * 1024) {
-    return createHash('sha256')
+    return crypto()
+      .createHash('sha256')
       .update(await readFile(abs))
       .digest('hex');
   }
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
 export function sha256Of(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return crypto().createHash('sha256').update(data).digest('hex');
 }
 
 /** The manifest of a scan, in path order. */
