@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import type { Ignore } from 'ignore';
-import { writeFileAtomic } from '../_fs.js';
+import { readTextSync, writeFileAtomic } from '../_fs.js';
 import { ReynaError } from '../errors.js';
 import type { Manifest } from '../protocol/paths.js';
 
@@ -202,7 +202,7 @@ export async function scanTree(
 
 function readCache(path: string): CacheFile {
   try {
-    const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
+    const data = JSON.parse(readTextSync(path)) as CacheFile;
     if (data?.version === 1 && typeof data.entries === 'object' && data.entries) {
       const strings = (list: unknown) =>
         Array.isArray(list) && list.every((d) => typeof d === 'string') ? (list as string[]) : undefined;

@@ -1,7 +1,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isEmptyDir, writeFileAtomic } from '../_fs.js';
+import { isEmptyDir, readTextSync, writeFileAtomic } from '../_fs.js';
 import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
 import type { Logger } from '../context.js';
 import { ReynaError } from '../errors.js';
@@ -99,9 +99,8 @@ export async function openApi(options: SyncOptions, fallbackServer?: string): Pr
 }
 
 export async function readState(root: string): Promise<SyncState | undefined> {
-  const { readFile } = await import('node:fs/promises');
   try {
-    const data = JSON.parse(await readFile(join(root, STATE_FILE), 'utf8')) as SyncState;
+    const data = JSON.parse(readTextSync(join(root, STATE_FILE))) as SyncState;
     return data?.version === 1 ? data : undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTextSync, writeFileAtomic } from '../_fs.js';
 import type { Manifest } from '../protocol/paths.js';
 import { loadIgnore, scanTree, sha256Of, toManifest } from './_scan.js';
 import { batches } from './_transfer.js';
@@ -221,6 +222,21 @@ describe('scanTree', () => {
     expect(asked).toContain('a.txt');
     expect(asked).toContain('node_modules/');
     expect([...fourth.files.keys()].sort()).toEqual(['a.txt', 'src/b.txt', 'src/new/d.txt']);
+  });
+
+  it('keeps names outside ASCII through the hash cache (read as UTF-8, written as UTF-8)', async () => {
+    const root = tree({ 'été/ß.txt': 'é', 'a.txt': 'a' });
+    const old = new Date(Date.now() - 60_000);
+    for (const p of ['été/ß.txt', 'a.txt']) utimesSync(join(root, p), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    await scanTree(root, { ignore, cachePath });
+    expect(readTextSync(cachePath)).toContain('"été/ß.txt"');
+    const again = await scanTree(root, { ignore, cachePath });
+    expect(again).toMatchObject({ hashed: 0, cached: 2 });
+    expect([...again.files.keys()].sort()).toEqual(['a.txt', 'été/ß.txt']);
+    await writeFileAtomic(join(root, 'plain.json'), '{"a":1}');
+    expect(readTextSync(join(root, 'plain.json'))).toBe('{"a":1}');
   });
 
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
