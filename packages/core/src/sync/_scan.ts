@@ -58,6 +58,8 @@ export interface ScanResult {
   hashed: number;
   hashedBytes: number;
   cached: number;
+  /** Settles once the hash cache is written (at once unless `deferSave`); it never rejects. */
+  saved: Promise<void>;
 }
 
 /** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
@@ -86,7 +88,13 @@ const RACY_MS = 1000;
  */
 export async function scanTree(
   root: string,
-  options: { ignore: IgnoreTest; cachePath?: string; concurrency?: number },
+  options: {
+    ignore: IgnoreTest;
+    cachePath?: string;
+    concurrency?: number;
+    /** Write the hash cache on the event loop's next turn, not before answering: a push does it while it waits. */
+    deferSave?: boolean;
+  },
 ): Promise<ScanResult> {
   const cache: CacheFile = options.cachePath ? readCache(options.cachePath) : { version: 1, entries: {} };
   const files = new Map<string, LocalFile>();
@@ -189,15 +197,23 @@ export async function scanTree(
     (cache.skipped?.length ?? 0) !== skipped.length ||
     dirs.some((d) => !knownDirs.has(d)) ||
     skipped.some((d) => !knownSkipped.has(d));
-  if (options.cachePath && stale) {
+  const cachePath = options.cachePath;
+  const save = async () => {
+    if (!cachePath || !stale) return;
     const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs, skipped };
     for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
     for (const [key, entry] of hashedEntries) next.entries[key] = entry;
-    await writeFileAtomic(options.cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
+    await writeFileAtomic(cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
       // A cache that cannot be written only costs time on the next run.
     });
+  };
+  let saved: Promise<void>;
+  if (options.deferSave) saved = new Promise<void>((resolve) => setImmediate(resolve)).then(save);
+  else {
+    await save();
+    saved = Promise.resolve();
   }
-  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length };
+  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, saved };
 }
 
 function readCache(path: string): CacheFile {

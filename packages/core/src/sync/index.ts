@@ -143,8 +143,8 @@ async function openLinked(options: SyncOptions): Promise<Linked> {
   return { root, appId: config.appId, api, state, base: state?.files ?? {}, baseRevision: state?.revision ?? null };
 }
 
-async function scan(root: string): Promise<ScanResult> {
-  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE) });
+async function scan(root: string, deferSave = false): Promise<ScanResult> {
+  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE), deferSave });
 }
 
 function sameEntry(a: Manifest[string] | undefined, b: Manifest[string] | undefined): boolean {
@@ -470,23 +470,27 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
     timed(
       options,
       'scan',
-      () => scan(linked.root),
+      // The hash cache is written while the server answers below.
+      () => scan(linked.root, true),
       (s) => `${s.files.size} files, ${s.hashed} read`,
     ),
     linked.api.getApp(linked.appId),
   ]);
   const files = toManifest(local.files);
-  // The last-synced revision's paths passed every rule on the server already.
-  const problems = manifestProblems(Object.keys(files), { has: (path) => Object.hasOwn(linked.base, path) });
-  if (problems.length > 0) {
-    const first = problems[0] as { path: string; problem: string };
-    throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
-      hint: `Rename it, or list it in ${IGNORE_FILE}.`,
-      details: { problems },
-    });
+  const changes = diffManifests(linked.base, files);
+  // The last-synced revision's paths passed every rule on the server already: with no new path, nothing to check.
+  if (changes.added.length > 0) {
+    const added = new Set(changes.added);
+    const problems = manifestProblems(Object.keys(files), { has: (path) => !added.has(path) });
+    if (problems.length > 0) {
+      const first = problems[0] as { path: string; problem: string };
+      throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
+        hint: `Rename it, or list it in ${IGNORE_FILE}.`,
+        details: { problems },
+      });
+    }
   }
   if (app.head !== linked.baseRevision) throw conflict(linked.appId, linked.baseRevision, app.head);
-  const changes = diffManifests(linked.base, files);
   const changedCount = changes.added.length + changes.changed.length + changes.removed.length;
   const commit = changedCount > 0 || app.head === null;
   // Blobs of the last-synced revision are on the server already; ask only about the new ones.
@@ -503,6 +507,7 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   );
   const upload = missing.map((sha) => candidates.get(sha) as { path: string; sha256: string; size: number });
   upload.sort((a, b) => (a.path < b.path ? -1 : 1));
+  await local.saved;
   return {
     linked,
     appId: linked.appId,
@@ -533,13 +538,18 @@ export async function applyPush(
     read: async () => (await import('node:fs/promises')).readFile(join(linked.root, u.path)),
   }));
   options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
-  const bytesSent = outgoing.length > 0 ? await uploadBlobs(linked.api, outgoing, options) : 0;
+  const uploading = outgoing.length > 0 ? uploadBlobs(linked.api, outgoing, options) : Promise.resolve(0);
+  uploading.catch(() => {}); // awaited below, after the digest
+  // The commit's digest of the tree, computed while the upload travels (its requests go out first).
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const digest = plan.commit && plan.parent !== null ? manifestDigest(plan.files) : undefined;
+  const bytesSent = await uploading;
   if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
   let revision = plan.parent;
   if (plan.commit) {
     options.onStep?.('commit', 'start');
     try {
-      revision = (await commitPlan(linked, plan)).id;
+      revision = (await commitPlan(linked, plan, digest)).id;
     } catch (error) {
       if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
         const head = (error.details?.head as string | undefined) ?? null;
@@ -570,10 +580,10 @@ export async function applyPush(
  * whole tree) with the digest of the manifest they give. A server whose parent differs from this copy's record
  * (E_BASE_MISMATCH), or one that predates changes (E_BAD_REQUEST), gets the whole manifest instead.
  */
-async function commitPlan(linked: Linked, plan: PushPlan) {
+async function commitPlan(linked: Linked, plan: PushPlan, digest: string | undefined) {
   const message = plan.message === undefined ? {} : { message: plan.message };
   const whole = () => linked.api.commit(plan.appId, { parent: plan.parent, files: plan.files as Files, ...message });
-  if (plan.parent === null) return whole();
+  if (plan.parent === null || digest === undefined) return whole();
   const changes: Record<string, Files[string] | null> = {};
   for (const path of [...plan.changes.added, ...plan.changes.changed])
     changes[path] = plan.files[path] as Files[string];
@@ -582,7 +592,7 @@ async function commitPlan(linked: Linked, plan: PushPlan) {
     return await linked.api.commit(plan.appId, {
       parent: plan.parent,
       changes,
-      digest: manifestDigest(plan.files),
+      digest,
       ...message,
     });
   } catch (error) {

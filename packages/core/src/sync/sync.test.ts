@@ -2,6 +2,7 @@
 // executable bit, hash cache) and upload batching.
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   renameSync,
@@ -237,6 +238,19 @@ describe('scanTree', () => {
     expect([...again.files.keys()].sort()).toEqual(['a.txt', 'été/ß.txt']);
     await writeFileAtomic(join(root, 'plain.json'), '{"a":1}');
     expect(readTextSync(join(root, 'plain.json'))).toBe('{"a":1}');
+  });
+
+  it('with deferSave, writes the hash cache after answering, and says when it is written', async () => {
+    const root = tree({ 'a.txt': 'aaaa' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    const first = await scanTree(root, { ignore, cachePath, deferSave: true });
+    expect(existsSync(cachePath)).toBe(false);
+    await first.saved;
+    expect(existsSync(cachePath)).toBe(true);
+    expect(await scanTree(root, { ignore, cachePath, deferSave: true })).toMatchObject({ hashed: 0, cached: 1 });
   });
 
   it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {

@@ -401,7 +401,7 @@ export class SqlStore implements Store {
           document = delta;
         }
       }
-      const seqRow = head ? (await tx.query('SELECT seq FROM revisions WHERE id = $1', [head])).rows[0] : undefined;
+
       const id = newId('rev');
       const total = files.reduce((n, f) => n + f[2], 0);
       const { rows } = await tx.query(
@@ -411,7 +411,7 @@ export class SqlStore implements Store {
           id,
           appId,
           head,
-          seqRow ? num(seqRow.seq) + 1 : 1,
+          parent ? num(parent.row.seq) + 1 : 1,
           request.message ?? null,
           files.length,
           total,
