@@ -183,6 +183,14 @@ describe('manifest diff', () => {
     );
   });
 
+  it('says the same of a Map of entries (a scan) as of the manifest object', () => {
+    fc.assert(
+      fc.property(manifest, manifest, (from, to) => {
+        expect(diffManifests(from, new Map(Object.entries(to)))).toEqual(diffManifests(from, to));
+      }),
+    );
+  });
+
   it('is empty between a manifest and itself, and added/removed swap when reversed', () => {
     fc.assert(
       fc.property(manifest, manifest, (a, b) => {

@@ -145,21 +145,29 @@ export interface ManifestDiff {
   removed: string[];
 }
 
-/** Paths added, changed (hash or mode) and removed between two manifests, each sorted. */
-export function diffManifests(from: Manifest, to: Manifest): ManifestDiff {
+/**
+ * Paths added, changed (hash or mode) and removed between two manifests, each sorted. `to` may be a Map of path →
+ * entry, such as a scan's files: status compares a tree without building its manifest.
+ */
+export function diffManifests(from: Manifest, to: Manifest | ReadonlyMap<string, ManifestEntry>): ManifestDiff {
   const added: string[] = [];
   const changed: string[] = [];
   const removed: string[] = [];
-  // for…in, not Object.entries: a 10,000-file tree is compared on every status, and the pairs are garbage.
-  for (const path in to) {
-    if (!Object.hasOwn(to, path)) continue;
-    const entry = to[path] as Manifest[string];
+  const visit = (path: string, entry: ManifestEntry) => {
     const before = Object.hasOwn(from, path) ? from[path] : undefined;
     if (!before) added.push(path);
     else if (before.sha256 !== entry.sha256 || before.mode !== entry.mode || before.size !== entry.size)
       changed.push(path);
+  };
+  // for…in, not Object.entries: a 10,000-file tree is compared on every status, and the pairs are garbage.
+  if (to instanceof Map) {
+    for (const [path, entry] of to) visit(path, entry);
+    for (const path in from) if (Object.hasOwn(from, path) && !to.has(path)) removed.push(path);
+  } else {
+    const manifest = to as Manifest;
+    for (const path in manifest) if (Object.hasOwn(manifest, path)) visit(path, manifest[path] as ManifestEntry);
+    for (const path in from) if (Object.hasOwn(from, path) && !Object.hasOwn(manifest, path)) removed.push(path);
   }
-  for (const path in from) if (Object.hasOwn(from, path) && !Object.hasOwn(to, path)) removed.push(path);
   return { added: added.sort(), changed: changed.sort(), removed: removed.sort() };
 }
 

@@ -383,8 +383,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
   // The request first, so it travels while the tree is walked.
   const head = linked.api.getApp(linked.appId);
   const [scanned, app] = await Promise.all([scan(linked.root), head]);
-  const local = toManifest(scanned.files);
-  const diff = diffManifests(linked.base, local);
+  const diff = diffManifests(linked.base, scanned.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
   const moved = app.head !== linked.baseRevision && app.head !== null;
@@ -398,7 +397,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
         baseRevision: linked.baseRevision,
         remote,
         head: app.head,
-        local,
+        local: toManifest(scanned.files),
       }).conflicts
     : [];
   return {
