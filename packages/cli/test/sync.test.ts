@@ -156,6 +156,26 @@ describe('push, clone, pull, status', () => {
     expect(head.revision).toBe(third.revision);
     expect(read(head.dir, 'a.txt').toString()).toBe('a here');
     expect(read(head.dir, 'b.txt').toString()).toBe('b changed');
+
+    // A server from before `changes` refuses the field (400 E_BAD_REQUEST, as strict schemas do): the whole
+    // manifest goes instead. The older server is played by this one answering so.
+    const older: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (typeof init?.body === 'string' && init.body.includes('"changes"')) {
+        requests.push({ method: init.method ?? 'GET', path: new URL(String(input)).pathname, body: init.body });
+        return new Response(
+          JSON.stringify({ error: { code: 'E_BAD_REQUEST', message: 'body: Unrecognized key: "changes"' } }),
+          { status: 400, headers: { 'content-type': 'application/json' } },
+        );
+      }
+      return fetch(input, init);
+    }) as Fetch;
+    writeFileSync(join(root, 'b.txt'), 'b for an older server');
+    requests.length = 0;
+    const fourth = await push(opts(root, { fetch: older }));
+    expect(commits().map((c) => Object.keys(c).includes('files'))).toEqual([false, true]);
+    const later = await cloneApp(opts(home, { appId, dir: join(home, `clone${++n}`) }));
+    expect(later.revision).toBe(fourth.revision);
+    expect(read(later.dir, 'b.txt').toString()).toBe('b for an older server');
   });
 
   it('refuses a push on a base the server moved past, changing nothing, and pushes after a pull', async () => {
