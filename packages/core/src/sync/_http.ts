@@ -67,7 +67,8 @@ async function send(
     throw new ReynaError('E_BAD_SERVER_URL', `"${url.href}" is not an http(s) URL`, {
       hint: 'Pass --server http(s)://host:port',
     });
-  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  // Taken synchronously, so the request is under way before the caller's next await.
+  const { request } = process.getBuiltinModule(url.protocol === 'https:' ? 'node:https' : 'node:http');
   return new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, { method, headers, signal });
     req.once('response', resolve);
