@@ -1,7 +1,9 @@
 // `reyna push` / `status` on a generated 10,000-file tree against a local studio server, with `git status` on the
 // same tree in the same run as the yardstick. Shown: the first push, a no-change `status` (target ≤ 3× git status),
 // and a one-change push (target ≤ 0.5 s). Each command is the real binary, start-up included; the in-process
-// figure of `status` (core only, no Node start-up) is shown beside it. Exits 1 when a target is missed.
+// figure of `status` (core only, no Node start-up) is shown beside it, and so is the floor any Node answer has
+// here: `node -e 0`, and a Node process that only lists the tree and lstats each file (what reyna's scan must do
+// at least, as git does in C). Exits 1 when a target is missed.
 // `node bench/sync.mjs [runs] [files]` (default 5 runs, 10000 files).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,11 +91,16 @@ try {
   );
 
   const { status } = await import('@reyna/core/sync');
-  const times = { git: [], status: [], inProcess: [], push: [] };
+  const times = { git: [], status: [], inProcess: [], push: [], node: [], walk: [] };
+  // The floor: Node starting, and Node walking the tree with one lstat a file, nothing else.
+  const walk = `const fs=require('node:fs');const s=[''];let n=0;while(s.length){const r=s.pop();for(const e of fs.readdirSync(r||'.')){const p=r?r+'/'+e:e;const st=fs.lstatSync(p);if(st.isDirectory()){if(e!=='.git'&&e!=='.reyna')s.push(p)}else n++}}`;
+  const node = (...args) => execFileSync(process.execPath, args, { cwd: app, stdio: 'ignore' });
   const bytes = [];
   time(() => reyna('status')); // the first status after a push fills the hash cache
   for (let i = 0; i < runs; i++) {
     times.git.push(time(() => git('status', '--porcelain')).ms);
+    times.node.push(time(() => node('-e', '0')).ms);
+    times.walk.push(time(() => node('-e', walk)).ms);
     times.status.push(time(() => reyna('status')).ms);
     const started = performance.now();
     await status({ cwd: app, env: {}, server: info.url, token: info.ownerToken, homedir: work });
@@ -108,6 +115,13 @@ try {
   const s = median(times.status);
   const p = median(times.push);
   console.log(`  git status             ${g.toFixed(0).padStart(6)} ms`);
+  const floor = median(times.walk);
+  console.log(
+    `  node -e 0              ${median(times.node).toFixed(0).padStart(6)} ms  ${(median(times.node) / g).toFixed(2)}× git status`,
+  );
+  console.log(
+    `  node: walk + lstat     ${floor.toFixed(0).padStart(6)} ms  ${(floor / g).toFixed(2)}× git status (the floor)`,
+  );
   console.log(`  reyna status           ${s.toFixed(0).padStart(6)} ms  ${(s / g).toFixed(2)}× git status`);
   console.log(
     `  status (core, no CLI)  ${median(times.inProcess).toFixed(0).padStart(6)} ms  ${(median(times.inProcess) / g).toFixed(2)}× git status`,

@@ -72,7 +72,14 @@ if (version) {
       process.exit(70);
     }
   });
-  if (!(first === 'status' && !env.REYNA_NO_FAST_PATH && (await fastStatus()))) {
+  const fastPath = env.REYNA_NO_FAST_PATH
+    ? undefined
+    : first === 'status'
+      ? fastStatus
+      : first === 'push'
+        ? fastPush
+        : undefined;
+  if (!(fastPath && (await fastPath()))) {
     // `reyna build` of the app in this directory: Vite starts loading on a thread of its own now, while oclif loads
     // and parses the command line on this one (~0.25 s each). A build that turns out not to want it (--docker,
     // a bad flag) leaves the thread unused; it does not keep the process alive.
@@ -106,5 +113,14 @@ async function fastStatus() {
   const args = parseStatusArgs(argv.slice(1), env);
   if (!args) return false;
   await runStatus(args);
+  return true;
+}
+
+// `reyna push --json` in its plain forms, without oclif (see src/fast-push.ts); false leaves it to oclif.
+async function fastPush() {
+  const { parsePushArgs, runPush } = await import('../dist/fast-push.js');
+  const args = parsePushArgs(argv.slice(1), env);
+  if (!args) return false;
+  await runPush(args);
   return true;
 }

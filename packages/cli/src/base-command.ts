@@ -5,8 +5,9 @@ import type { Context, Logger } from '@reyna/core';
 import { ExitCode, ReynaError } from '@reyna/core/errors';
 import type { ListrTask } from 'listr2';
 import { type Colors, createColors, shouldColor } from './colors.js';
-import { describeError, EXIT_INTERRUPTED, EXIT_TERMINATED, formatError } from './errors.js';
-import { flag, isTruthy, jsonRequested } from './flags.js';
+import { createLogger, type Interruptible, interruptible, isCI } from './context.js';
+import { describeError, formatError } from './errors.js';
+import { flag, jsonRequested } from './flags.js';
 import { runPlainTasks } from './progress.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -14,24 +15,10 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
 >;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
-type Env = Record<string, string | undefined>;
 type Validate = (value: string) => boolean | string | Promise<boolean | string>;
 export type Choice<T extends string> = T | { value: T; name?: string; description?: string };
 
-/** Plain lines on stderr, so that stdout carries only the result (and only JSON with `--json`). */
-export function createLogger(stream: NodeJS.WritableStream, colors: Colors, env: Env): Logger {
-  const debug = isTruthy(env.REYNA_DEBUG);
-  return {
-    info: (message) => void stream.write(`${message}\n`),
-    warn: (message) => void stream.write(`${colors.yellow('Warning:')} ${message}\n`),
-    debug: (message) => void (debug && stream.write(`${colors.dim(message)}\n`)),
-  };
-}
-
-/** CI=true (or any value but false/0) means nobody is there to answer a prompt. */
-export function isCI(env: Env): boolean {
-  return env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
-}
+export { createLogger, isCI } from './context.js';
 
 /**
  * What every reyna command shares: `--json` and `--yes`, prompts that turn into usage errors when nobody can
@@ -53,9 +40,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>;
   protected args!: BaseArgs<T>;
   private rendered = false;
-  private abort?: AbortController;
-  private interruptedBy?: NodeJS.Signals;
-  private removeSignalHandlers?: () => void;
+  private interrupt?: Interruptible;
   private _logger?: Logger;
 
   override async init(): Promise<void> {
@@ -88,23 +73,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Aborts on the first SIGINT/SIGTERM so core can clean up; a second one exits at once. */
   protected get signal(): AbortSignal {
-    if (!this.abort) {
-      const abort = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        if (abort.signal.aborted) process.exit(signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED);
-        this.interruptedBy = signal;
-        this.logger.warn('Interrupted: cleaning up (press Ctrl-C again to quit at once)');
-        abort.abort(new ReynaError('E_INTERRUPTED', 'Interrupted', { exitCode: EXIT_INTERRUPTED }));
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      this.removeSignalHandlers = () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      };
-      this.abort = abort;
-    }
-    return this.abort.signal;
+    this.interrupt ??= interruptible(this.logger);
+    return this.interrupt.signal;
   }
 
   /** The IO core functions run against. */
@@ -229,7 +199,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const described = describeError(error, {
       command: this.id,
       bin: this.config?.bin,
-      signal: this.interruptedBy,
+      signal: this.interrupt?.interruptedBy(),
     });
     process.exitCode = described.exitCode;
     if (described.quiet) return;
@@ -241,7 +211,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
-    this.removeSignalHandlers?.();
+    this.interrupt?.dispose();
     await super.finally(error);
   }
 }

@@ -6,9 +6,9 @@ import type { Colors } from './colors.js';
 export const REPORT_URL = 'https://github.com/reyna-dev/reyna/issues';
 export const BUG_HINT = `This is a bug in reyna; please report it at ${REPORT_URL}`;
 
-/** Exit codes beyond core's: the shell's 128 + signal number. */
-export const EXIT_INTERRUPTED = 130;
-export const EXIT_TERMINATED = 143;
+import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './context.js';
+
+export { EXIT_INTERRUPTED, EXIT_TERMINATED } from './context.js';
 
 /** The wire shape of an error, the same the studio server answers with. */
 export interface ErrorPayload {

@@ -35,9 +35,9 @@ export function cleanEnv(home: string, extra: Record<string, string> = {}): Node
 
 export function reyna(
   args: string[],
-  options: { cwd: string; home: string; env?: Record<string, string> },
+  options: { cwd: string; home: string; env?: Record<string, string>; node?: string[] },
 ): Promise<Ran> {
-  const child = spawn(process.execPath, [bin, ...args], {
+  const child = spawn(process.execPath, [...(options.node ?? []), bin, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.home, options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,6 +166,8 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     };
     const json = await both(['status', '--json'], a);
     expect(json.loaded).not.toContain('/@oclif/core/');
+    // Nor zod: reyna.json and the server's answer go through the checks generated from its schemas.
+    expect(json.loaded).not.toMatch(/\/zod\//);
     const { hashed: _h1, ...fastJson } = JSON.parse(json.fast.stdout);
     const { hashed: _h2, ...slowJson } = JSON.parse(json.slow.stdout);
     expect(fastJson).toEqual(slowJson);
@@ -187,6 +190,107 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(help.loaded).toContain('/@oclif/core/');
     expect(help.fast.stdout).toBe(help.slow.stdout);
   }, 90_000);
+
+  it('push --json answers without loading oclif, as the oclif command does', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-fast-push' }), 'x.txt': 'x0' });
+    await ok(['apps', 'create'], a);
+    await ok(['push'], a);
+    const tracer = join(bin, '../../test/fixtures/trace-loads.mjs');
+    // Revision ids, hashes and times differ from run to run; the rest is the same document.
+    const same = (text: string) =>
+      JSON.parse(
+        text
+          .replace(/rev-[0-9a-z]+/g, 'rev-X')
+          .replace(/[0-9a-f]{64}/g, 'H')
+          .replace(/"durationMs":\d+/g, '"durationMs":0'),
+      );
+    const push = async (args: string[], env: Record<string, string> = {}) => {
+      const trace = join(home, `trace-${++n}.txt`);
+      const r = await reyna(['push', ...args], {
+        cwd: a,
+        home,
+        env: { ...as(owner), REYNA_TRACE_FILE: trace, ...env },
+        node: ['--import', tracer],
+      });
+      return { ...r, loaded: readFileSync(trace, 'utf8') };
+    };
+    writeFileSync(join(a, 'x.txt'), 'x1');
+    const fast = await push(['--json', '-m', 'one']);
+    writeFileSync(join(a, 'x.txt'), 'x2');
+    const slow = await push(['--json', '-m', 'one'], { REYNA_NO_FAST_PATH: '1' });
+    expect(fast.code).toBe(0);
+    expect(slow.code).toBe(0);
+    expect(fast.loaded).not.toContain('/@oclif/core/');
+    expect(fast.loaded).not.toMatch(/\/zod\//);
+    expect(slow.loaded).toContain('/@oclif/core/');
+    expect(same(fast.stdout)).toEqual(same(slow.stdout));
+    expect(JSON.parse(fast.stdout)).toMatchObject({ summary: { transferred: 1 }, plan: { message: 'one' } });
+    // Nothing to push, REYNA_JSON instead of --json: the same.
+    const idle = await push([], { REYNA_JSON: '1' });
+    const idleSlow = await push([], { REYNA_JSON: '1', REYNA_NO_FAST_PATH: '1' });
+    expect(idle.loaded).not.toContain('/@oclif/core/');
+    expect(same(idle.stdout)).toEqual(same(idleSlow.stdout));
+    // An error: the same document and exit code.
+    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-unlinked-push' }) });
+    const [failed, failedSlow] = await Promise.all([
+      reyna(['push', '--json'], { cwd: unlinked, home, env: as(owner) }),
+      reyna(['push', '--json'], { cwd: unlinked, home, env: { ...as(owner), REYNA_NO_FAST_PATH: '1' } }),
+    ]);
+    expect(failed.code).toBe(1);
+    expect([failed.code, failed.stdout, failed.stderr]).toEqual([
+      failedSlow.code,
+      failedSlow.stdout,
+      failedSlow.stderr,
+    ]);
+    expect(JSON.parse(failed.stdout).error.code).toBe('E_NOT_LINKED');
+    // Without --json (progress lines), or with another flag, oclif takes it.
+    writeFileSync(join(a, 'x.txt'), 'x3');
+    for (const args of [[], ['--json', '--dry-run'], ['--json', '--concurrency', '2']]) {
+      const r = await push(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.loaded, args.join(' ')).toContain('/@oclif/core/');
+    }
+  }, 90_000);
+
+  it('push --json stops on Ctrl-C as the command does: exit 130, E_INTERRUPTED, on either path', async () => {
+    // A server that takes the request and never answers: the push is under way, its handlers set.
+    const sockets: import('node:net').Socket[] = [];
+    let arrived: () => void = () => {};
+    const silent = createNetServer((socket) => {
+      sockets.push(socket);
+      arrived();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const server = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`;
+    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-interrupt', appId: 'app-x' }), 'x.txt': 'x' });
+    const interrupted = async (env: Record<string, string>) => {
+      const connected = new Promise<void>((resolve) => (arrived = resolve));
+      const child = spawn(process.execPath, [bin, 'push', '--json'], {
+        cwd: a,
+        env: cleanEnv(home, { REYNA_SERVER: server, REYNA_TOKEN: 't', ...env }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await connected;
+      child.kill('SIGINT');
+      return { code: await exited, stdout, stderr };
+    };
+    try {
+      const fast = await interrupted({});
+      const slow = await interrupted({ REYNA_NO_FAST_PATH: '1' });
+      expect(fast.code).toBe(130);
+      expect(JSON.parse(fast.stdout)).toEqual({ error: { code: 'E_INTERRUPTED', message: 'Interrupted' } });
+      expect(fast.stderr).toContain('Interrupted: cleaning up');
+      expect([fast.code, fast.stdout, fast.stderr]).toEqual([slow.code, slow.stdout, slow.stderr]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 
   it('two copies push on the same base: the second gets the conflict and loses nothing', async () => {
     const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-two' }), 'x.txt': 'x' });

@@ -26,12 +26,13 @@ let backends: Awaited<ReturnType<typeof openBackends>>;
 let app: ReturnType<typeof createServer>;
 let ownerToken: string;
 let home: string;
-const requests: { method: string; path: string }[] = [];
+const requests: { method: string; path: string; body?: string }[] = [];
 
 type Fetch = typeof globalThis.fetch;
 const fetch: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
   const url = new URL(String(input));
-  requests.push({ method: init?.method ?? 'GET', path: url.pathname });
+  const body = typeof init?.body === 'string' ? init.body : undefined;
+  requests.push({ method: init?.method ?? 'GET', path: url.pathname, ...(body === undefined ? {} : { body }) });
   return app.request(url.pathname + url.search, init);
 }) as Fetch;
 
@@ -118,6 +119,63 @@ describe('push, clone, pull, status', () => {
     const third = await push(opts(root));
     expect(third.plan.commit).toBe(false);
     expect(third.revision).toBe(second.revision);
+  });
+
+  it('commits on top of a revision by sending only the changes, and the whole manifest when the base differs', async () => {
+    const { root, appId } = await newApp({ 'a.txt': 'a', 'b.txt': 'b', 'gone.txt': 'g' });
+    const first = await push(opts(root));
+    const commits = () =>
+      requests
+        .filter((r) => r.method === 'POST' && r.path === `/v1/apps/${appId}/revisions`)
+        .map((r) => JSON.parse(r.body as string));
+    writeFileSync(join(root, 'b.txt'), 'b changed');
+    rmSync(join(root, 'gone.txt'));
+    requests.length = 0;
+    const second = await push(opts(root));
+    expect(commits()).toHaveLength(1);
+    const [sent] = commits();
+    expect(Object.keys(sent).sort()).toEqual(['changes', 'digest', 'parent']);
+    expect(sent).toMatchObject({ parent: first.revision, changes: { 'gone.txt': null } });
+    expect(Object.keys(sent.changes).sort()).toEqual(['b.txt', 'gone.txt']);
+    const copy = await cloneApp(opts(home, { appId, dir: join(home, `clone${++n}`) }));
+    expect(copy.revision).toBe(second.revision);
+    expect(copy.plan.remote).toEqual(second.plan.files);
+
+    // This copy's record of its base says a.txt is what the tree holds now, which the server's revision does not:
+    // the changes would give another manifest than the tree's, so the server refuses them and gets the whole one.
+    writeFileSync(join(root, 'a.txt'), 'a here');
+    writeFileSync(join(root, 'c.txt'), 'a here');
+    const statePath = join(root, '.reyna/state.json');
+    const state = JSON.parse(readFileSync(statePath, 'utf8'));
+    state.files['a.txt'] = { sha256: createHash('sha256').update('a here').digest('hex'), size: 6, mode: 0o644 };
+    writeFileSync(statePath, JSON.stringify(state));
+    requests.length = 0;
+    const third = await push(opts(root));
+    expect(commits().map((c) => Object.keys(c).includes('files'))).toEqual([false, true]);
+    const head = await cloneApp(opts(home, { appId, dir: join(home, `clone${++n}`) }));
+    expect(head.revision).toBe(third.revision);
+    expect(read(head.dir, 'a.txt').toString()).toBe('a here');
+    expect(read(head.dir, 'b.txt').toString()).toBe('b changed');
+
+    // A server from before `changes` refuses the field (400 E_BAD_REQUEST, as strict schemas do): the whole
+    // manifest goes instead. The older server is played by this one answering so.
+    const older: Fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+      if (typeof init?.body === 'string' && init.body.includes('"changes"')) {
+        requests.push({ method: init.method ?? 'GET', path: new URL(String(input)).pathname, body: init.body });
+        return new Response(
+          JSON.stringify({ error: { code: 'E_BAD_REQUEST', message: 'body: Unrecognized key: "changes"' } }),
+          { status: 400, headers: { 'content-type': 'application/json' } },
+        );
+      }
+      return fetch(input, init);
+    }) as Fetch;
+    writeFileSync(join(root, 'b.txt'), 'b for an older server');
+    requests.length = 0;
+    const fourth = await push(opts(root, { fetch: older }));
+    expect(commits().map((c) => Object.keys(c).includes('files'))).toEqual([false, true]);
+    const later = await cloneApp(opts(home, { appId, dir: join(home, `clone${++n}`) }));
+    expect(later.revision).toBe(fourth.revision);
+    expect(read(later.dir, 'b.txt').toString()).toBe('b for an older server');
   });
 
   it('refuses a push on a base the server moved past, changing nothing, and pushes after a pull', async () => {

@@ -2,14 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './_fs.js';
 import { ReynaError } from './errors.js';
-import { conform } from './protocol/_json-schema.js';
-import { publishedSchema } from './protocol/_published-schema.js';
-import { SCHEMA_FILE } from './protocol/_schema-file.js';
-// Types only: zod loads when a reyna.json needs its verdict or one is written (see readConfig).
+import { check } from './protocol/_checks.js';
 import type { ReynaConfig } from './protocol/config.js';
+import { SCHEMA_FILE } from './protocol/constants.js';
 
 export const CONFIG_FILE = 'reyna.json';
 const SCHEMA_HINT = `an editor completes it from ${SCHEMA_FILE}, which \`reyna init\` writes beside it.`;
+
+/** The zod schemas of reyna.json, loaded only when needed: loading zod costs more than a whole `reyna status`. */
+const schemas = () => import('./protocol/config.js');
 
 /** Reads and validates an app's reyna.json. */
 export async function readConfig(dir: string): Promise<ReynaConfig> {
@@ -33,12 +34,10 @@ export async function readConfig(dir: string): Promise<ReynaConfig> {
       hint: `Fix the syntax of ${CONFIG_FILE}; ${SCHEMA_HINT}`,
     });
   }
-  // The common case, a valid file, is settled without zod; zod has the last word on anything else.
-  const schema = await publishedSchema();
-  const fast = schema && conform(schema, json);
-  if (fast) return fast.value as ReynaConfig;
-  const { ReynaConfig } = await import('./protocol/config.js');
-  const parsed = ReynaConfig.safeParse(json);
+  // The generated check answers what zod would for a valid file; zod itself judges the rest (and explains).
+  const checked = check('ReynaConfig', json);
+  if (checked) return checked;
+  const parsed = (await schemas()).ReynaConfig.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ReynaError('E_CONFIG_INVALID', `${path} is invalid: ${issues.join('; ')}`, {
@@ -57,6 +56,5 @@ export function serializeConfig(config: ReynaConfig): string {
 
 /** Writes reyna.json whole or not at all. */
 export async function writeConfig(dir: string, config: ReynaConfig): Promise<void> {
-  const { ReynaConfig } = await import('./protocol/config.js');
-  await writeFileAtomic(join(dir, CONFIG_FILE), serializeConfig(ReynaConfig.parse(config)));
+  await writeFileAtomic(join(dir, CONFIG_FILE), serializeConfig((await schemas()).ReynaConfig.parse(config)));
 }

@@ -1,8 +1,8 @@
 import { readFile as fsReadFile, stat as fsStat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { run } from './_exec.js';
 import { isReynaError } from './errors.js';
+import { type Credentials, credentialsPath } from './studio/credentials.js';
 
 /** The Node.js release reyna needs (require(esm), stable fetch, `AbortSignal.any`). */
 export const MIN_NODE_VERSION = '20.19.0';
@@ -62,17 +62,7 @@ export interface DoctorOptions {
   healthTimeout?: number;
 }
 
-/** The user credentials file: one token per studio server, and which server is the default. */
-export interface Credentials {
-  servers?: Record<string, { token?: string }>;
-  default?: string;
-}
-
-/** `$XDG_CONFIG_HOME/reyna/credentials.json`, else `~/.config/reyna/credentials.json`. */
-export function credentialsPath(env: Record<string, string | undefined>, home: string = homedir()): string {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || home, '.config');
-  return join(base, 'reyna', 'credentials.json');
-}
+export { type Credentials, credentialsPath } from './studio/credentials.js';
 
 /**
  * Checks what reyna needs on this machine: Node, git, Docker, the studio server and credentials.

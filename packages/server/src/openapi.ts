@@ -22,7 +22,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'No token, or a wrong or revoked one (E_UNAUTHORIZED)',
   403: 'Not allowed (E_FORBIDDEN)',
   404: 'No such resource, or one you may not see (E_NOT_FOUND)',
-  409: 'Conflict (E_HEAD_MOVED, E_APP_EXISTS, E_BUCKET_EXISTS)',
+  409: 'Conflict (E_HEAD_MOVED, E_BASE_MISMATCH, E_APP_EXISTS, E_BUCKET_EXISTS)',
   413: 'Too large (E_BLOB_TOO_LARGE, E_BODY_TOO_LARGE); the limit is in the hint',
   422: 'Invalid (E_INVALID_PATH, E_HASH_MISMATCH, E_MISSING_BLOBS, E_SIZE_MISMATCH)',
   429: 'Rate limit or quota (E_RATE_LIMITED with Retry-After, E_QUOTA_EXCEEDED)',

@@ -76,7 +76,11 @@ export interface Store {
   getApp(userId: string, appId: string): Promise<App>;
   deleteApp(userId: string, appId: string): Promise<Orphans>;
 
-  /** Fails with 409 E_HEAD_MOVED when `parent` is not the head, 422 E_MISSING_BLOBS when a hash was not uploaded. */
+  /**
+   * Commits the whole manifest (`files`) or the parent's with `changes`. Fails with 409 E_HEAD_MOVED when `parent`
+   * is not the head, 409 E_BASE_MISMATCH when the changes do not give the manifest `digest` names, 422
+   * E_INVALID_PATH for a bad path, 422 E_MISSING_BLOBS when a hash was not uploaded, 422 E_SIZE_MISMATCH.
+   */
   commit(userId: string, appId: string, request: CommitRequest): Promise<Revision>;
   listRevisions(userId: string, appId: string, limit: number): Promise<Revision[]>;
   getRevision(userId: string, appId: string, revisionId: string): Promise<RevisionWithFiles>;

@@ -1,5 +1,5 @@
 // The studio server's API, run once per store: PGlite, and the machine's PostgreSQL (a fresh schema per run).
-import { encodeBlobBatch } from '@reyna/core/protocol';
+import { encodeBlobBatch, manifestDigest } from '@reyna/core/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { client, type Harness, makeHarness, STORES, sha256 } from './_harness.js';
 
@@ -182,6 +182,140 @@ describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_ti
       expect(got.body.files).toEqual(files);
       const list = await alice.get(`/v1/apps/${app.id}/revisions`);
       expect(list.body.revisions.map((r: { seq: number }) => r.seq)).toEqual([2, 1]);
+    });
+
+    it('commits changes to the parent with the digest of the manifest they give', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'changes' });
+      for (const t of ['one', 'two', 'three', 'new two']) await upload(alice, t);
+      const files = { 'a/one': file('one'), 'a/two': file('two'), three: file('three') };
+      const first = await alice.post(`/v1/apps/${app.id}/revisions`, { parent: null, files });
+      const next = { 'a/one': file('one'), 'a/two': file('new two', 0o755), 'b/three': file('three') };
+      const changes = { 'a/two': next['a/two'], three: null, 'b/three': next['b/three'] };
+      const wrong = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: first.body.id,
+        changes,
+        digest: manifestDigest(files),
+      });
+      expect(wrong.status).toBe(409);
+      expect(wrong.body.error).toMatchObject({ code: 'E_BASE_MISMATCH', details: { head: first.body.id } });
+      expect(wrong.body.error.hint).toMatch(/files/);
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBe(first.body.id);
+      const second = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: first.body.id,
+        changes,
+        digest: manifestDigest(next),
+        message: 'moved three',
+      });
+      expect(second.status).toBe(201);
+      expect(second.body).toMatchObject({ seq: 2, parent: first.body.id, fileCount: 3, message: 'moved three' });
+      const got = await alice.get(`/v1/apps/${app.id}/revisions/${second.body.id}`);
+      expect(got.body.files).toEqual(next);
+      expect(Object.keys(got.body.files)).toEqual(['a/one', 'a/two', 'b/three']);
+      // Both forms at once, neither, or changes without their digest: 400, nothing stored.
+      for (const body of [
+        { parent: second.body.id, files: next, changes: {}, digest: manifestDigest(next) },
+        { parent: second.body.id },
+        { parent: second.body.id, changes: {} },
+      ]) {
+        const r = await alice.post(`/v1/apps/${app.id}/revisions`, body);
+        expect(r.status, JSON.stringify(body)).toBe(400);
+        expect(r.body.error.code).toBe('E_BAD_REQUEST');
+      }
+      // A new path is checked against the parent's: one differing only by case is refused.
+      const clash = { ...next, 'A/ONE': file('one') };
+      const r = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: second.body.id,
+        changes: { 'A/ONE': file('one') },
+        digest: manifestDigest(clash),
+      });
+      expect(r.status).toBe(422);
+      expect(r.body.error).toMatchObject({ code: 'E_INVALID_PATH' });
+      expect(r.body.error.message).toMatch(/only by case/);
+      const missing = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: second.body.id,
+        changes: { c: file('never uploaded') },
+        digest: manifestDigest({ ...next, c: file('never uploaded') }),
+      });
+      // A new path inside a file, a bad new path, and a wrong size for a blob the parent holds: refused.
+      for (const [path, entry, code] of [
+        ['a/one/inside', file('one'), 'E_INVALID_PATH'],
+        ['../up', file('one'), 'E_INVALID_PATH'],
+        ['a/two', { ...file('one'), size: 99 }, 'E_SIZE_MISMATCH'],
+      ] as const) {
+        const r = await alice.post(`/v1/apps/${app.id}/revisions`, {
+          parent: second.body.id,
+          changes: { [path]: entry },
+          digest: manifestDigest({ ...next, [path]: entry }),
+        });
+        expect(r.status, path).toBe(422);
+        expect(r.body.error.code, path).toBe(code);
+      }
+      expect(missing.body.error).toMatchObject({
+        code: 'E_MISSING_BLOBS',
+        details: { missing: [sha256('never uploaded')] },
+      });
+      expect((await alice.get(`/v1/apps/${app.id}`)).body.head).toBe(second.body.id);
+    });
+
+    it('stores a long history as snapshots and small deltas, and reads every revision back as committed', async () => {
+      const { body: app } = await alice.post('/v1/apps', { name: 'history' });
+      const texts = Array.from({ length: 40 }, (_, i) => `history file ${i}`);
+      for (const t of texts) await upload(alice, t);
+      let files: Record<string, ReturnType<typeof file>> = {};
+      for (let i = 0; i < 32; i++) files[`src/f${String(i).padStart(2, '0')}`] = file(texts[i] as string);
+      const made: { id: string; files: typeof files }[] = [];
+      let parent: string | null = null;
+      // Deltas are taken against the last snapshot, so they add up: one change a revision stays a delta until the
+      // sum passes an eighth of the files (4 of 32); six changes at once pass it alone.
+      const steps = [1, 1, 1, 6, 1, 1, 1, 6, 1];
+      for (const [n, count] of steps.entries()) {
+        const changes: Record<string, ReturnType<typeof file> | null> = {};
+        for (let k = 0; k < count; k++) {
+          const path = `src/f${String((n * 7 + k * 5) % 32).padStart(2, '0')}`;
+          changes[path] = k === 2 ? null : file(texts[32 + ((n + k) % 8)] as string, k === 1 ? 0o755 : 0o644);
+        }
+        if (count > 1) changes[`added/${n}`] = file(texts[n] as string);
+        const next = { ...files };
+        for (const [path, entry] of Object.entries(changes)) {
+          if (entry) next[path] = entry;
+          else delete next[path];
+        }
+        const body = parent === null ? { parent, files: next } : { parent, changes, digest: manifestDigest(next) };
+        const r = await alice.post(`/v1/apps/${app.id}/revisions`, body);
+        expect(r.status, `step ${n}`).toBe(201);
+        expect(r.body.fileCount).toBe(Object.keys(next).length);
+        made.push({ id: r.body.id, files: next });
+        parent = r.body.id;
+        files = next;
+      }
+      const { rows } = await h.store.sql.query<{ id: string; snapshot: string | null; manifest: string }>(
+        'SELECT id, snapshot, manifest FROM revisions WHERE app_id = $1 ORDER BY seq',
+        [app.id],
+      );
+      const kinds = rows.map((row) => (row.snapshot === null ? 'S' : 'd'));
+      expect(kinds.join('')).toBe('SddSdddSd');
+      for (const row of rows.filter((r) => r.snapshot !== null))
+        expect((JSON.parse(row.manifest) as unknown[]).length).toBeLessThanOrEqual(4);
+      const check = async () => {
+        for (const m of made) {
+          const got = await alice.get(`/v1/apps/${app.id}/revisions/${m.id}`);
+          expect(got.body.files, m.id).toEqual(m.files);
+          expect(Object.keys(got.body.files)).toEqual(Object.keys(m.files).sort());
+        }
+      };
+      await check();
+      // A fresh server process has no parsed snapshots in memory: the same answers from the database alone.
+      await h.restart();
+      await check();
+      const last = made.at(-1) as (typeof made)[number];
+      const more = { ...last.files, 'after/restart': file('history file 0') };
+      const r = await alice.post(`/v1/apps/${app.id}/revisions`, {
+        parent: last.id,
+        changes: { 'after/restart': file('history file 0') },
+        digest: manifestDigest(more),
+      });
+      expect(r.status).toBe(201);
+      expect((await alice.get(`/v1/apps/${app.id}/revisions/${r.body.id}`)).body.files).toEqual(more);
     });
 
     it('answers 409 when the head moved, and stores nothing', async () => {
@@ -763,7 +897,9 @@ describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_ti
       const doc = await anon().get('/v1/openapi.json');
       expect(doc.body.openapi).toBe('3.1.0');
       const commit = doc.body.paths['/v1/apps/{appId}/revisions'].post;
-      expect(commit.requestBody.content['application/json'].schema.required).toEqual(['parent', 'files']);
+      const commitBody = commit.requestBody.content['application/json'].schema;
+      expect(commitBody.required).toEqual(['parent']);
+      expect(Object.keys(commitBody.properties)).toEqual(['parent', 'files', 'changes', 'digest', 'message']);
       expect(commit.responses['409'].description).toMatch(/E_HEAD_MOVED/);
       const usage = doc.body.paths['/v1/usage'].get.responses['200'].content['application/json'].schema.$defs.Usage;
       expect(Object.keys(usage.properties.user.properties)).toEqual(

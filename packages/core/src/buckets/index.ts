@@ -24,6 +24,7 @@ import {
 } from '../protocol/api.js';
 import { pathProblem } from '../protocol/paths.js';
 import { type Api, readBody } from '../sync/_api.js';
+import type { Answer } from '../sync/_http.js';
 import { hashFile, loadIgnore, scanTree, sha256Of } from '../sync/_scan.js';
 import { downloadBlobs, inParallel, type Outgoing, uploadBlobs } from '../sync/_transfer.js';
 import { openApi, type SyncOptions, type TransferSummary } from '../sync/index.js';
@@ -93,7 +94,7 @@ async function sendFiles(api: Api, abs: string[], options: BucketOptions) {
 }
 
 /** GETs one download with its progress reported (the size comes from Content-Length). */
-async function downloadOne(api: Api, path: string, options: BucketOptions): Promise<{ res: Response; data: Buffer }> {
+async function downloadOne(api: Api, path: string, options: BucketOptions): Promise<{ res: Answer; data: Buffer }> {
   options.onStep?.('download', 'start');
   const res = await api.send({ method: 'GET', path });
   const totalBytes = Number(res.headers.get('content-length') ?? 0);

@@ -8,7 +8,6 @@ import { type RunResult, run } from '../_exec.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
-import { publishedSchema } from '../protocol/_published-schema.js';
 import { BuildLog } from './_log.js';
 import { loadEsbuild } from './_tools.js';
 import { BUILD_REPORT, type BuildReport, type BuildResult, coreVersion, swapInto } from './index.js';
@@ -67,7 +66,6 @@ function dockerMissing(detail: string): ReynaError {
 async function bundleRunner(): Promise<string> {
   const esbuild = await import('esbuild');
   const entry = fileURLToPath(new URL('./_docker-runner.js', import.meta.url));
-  const schemaText = JSON.stringify(await publishedSchema()) ?? 'undefined';
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -77,18 +75,6 @@ async function bundleRunner(): Promise<string> {
     external: ['vite', 'esbuild'],
     write: false,
     logLevel: 'silent',
-    // The runner reads reyna.json as a local build does, without zod: the schema goes in with it.
-    plugins: [
-      {
-        name: 'reyna-published-schema',
-        setup(build) {
-          build.onLoad({ filter: /[\\/]protocol[\\/]_published-schema\.js$/ }, async () => ({
-            contents: `export const publishedSchema = () => Promise.resolve(${schemaText});`,
-            loader: 'js',
-          }));
-        },
-      },
-    ],
     // Bundled CommonJS dependencies call require() for Node's built-ins.
     banner: {
       js: "import { createRequire as __reynaRequire } from 'node:module'; const require = __reynaRequire(import.meta.url);",

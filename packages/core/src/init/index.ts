@@ -159,7 +159,7 @@ export async function initApp(ctx: Context, options: InitOptions): Promise<InitR
     deploy: { target: 'local' },
   };
   files.set('reyna.json', { data: Buffer.from(serializeConfig(config)), mode: 0o644 });
-  files.set(SCHEMA_FILE, { data: Buffer.from(serializeSchema()), mode: 0o644 });
+  files.set(SCHEMA_FILE, { data: Buffer.from(await serializeSchema()), mode: 0o644 });
 
   await mkdir(dirname(target), { recursive: true });
   const staging = join(dirname(target), `.reyna-init-${basename(target)}-${randomBytes(4).toString('hex')}`);

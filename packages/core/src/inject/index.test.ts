@@ -88,10 +88,10 @@ describe('injectHtml', () => {
     const style = /<style>([\s\S]*?)<\/style>/.exec(out)?.[1] as string;
     expect(style).not.toMatch(/[<>"']app|<\/|alert\(/);
     // What a CSS parser reads back from the string and the url: the id exactly.
-    const unescape = (css: string) =>
+    const cssUnescape = (css: string) =>
       css.replace(/\\([0-9a-f]{1,6}) ?/gi, (_, hex) => String.fromCodePoint(parseInt(hex, 16)));
-    expect(unescape(/content: "([^"]*)"/.exec(style)?.[1] as string)).toBe(evil);
-    expect(unescape(/url\('\/i\/([^']*)\.png'\)/.exec(style)?.[1] as string)).toBe(evil);
+    expect(cssUnescape(/content: "([^"]*)"/.exec(style)?.[1] as string)).toBe(evil);
+    expect(cssUnescape(/url\('\/i\/([^']*)\.png'\)/.exec(style)?.[1] as string)).toBe(evil);
     expect(out).toContain('<title>a&quot;b&#39;&lt;/style&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\ é</title>');
   });
 

@@ -1,16 +1,10 @@
 // Wire types of the studio server's HTTP API. The server validates with these and builds its OpenAPI document
 // from them; the CLI's client parses answers with them, so the two cannot drift apart.
 import { z } from 'zod';
+import { MAX_BATCH_ITEMS, MAX_MISSING_QUERY } from './constants.js';
 import { manifestProblems } from './paths.js';
 
-/** API version prefix of every resource route. */
-export const API_PREFIX = '/v1';
-/** Content type of `POST /v1/blobs/batch`: frames of `<sha256> <size>\n` followed by exactly `size` bytes. */
-export const BLOB_BATCH_TYPE = 'application/vnd.reyna.blobs';
-/** The most items a bucket batch (put/delete/move) takes. */
-export const MAX_BATCH_ITEMS = 100;
-/** The most hashes one "which do you lack" call takes. */
-export const MAX_MISSING_QUERY = 10_000;
+export { API_PREFIX, BLOB_BATCH_TYPE, MAX_BATCH_ITEMS, MAX_MISSING_QUERY } from './constants.js';
 
 export const Sha256 = z
   .string()
@@ -107,17 +101,37 @@ export type FileEntry = z.infer<typeof FileEntry>;
 
 export const ManifestSchema = z.record(z.string(), FileEntry).describe('path → file');
 
+export const ManifestChanges = z
+  .record(z.string(), FileEntry.nullable())
+  .describe('path → its new entry, or null for a file removed');
+
 export const CommitRequest = z
   .object({
     parent: z.string().nullable().describe('The head this commit was made on; null for the first commit'),
-    files: ManifestSchema,
+    files: ManifestSchema.optional().describe('The whole manifest of the new revision (or send `changes`)'),
+    changes: ManifestChanges.optional().describe(
+      "The new revision as changes to the parent's manifest, with `digest`: a one-file change sends one entry",
+    ),
+    digest: Sha256.optional().describe(
+      'With `changes`: manifestDigest of the manifest they give; a mismatch answers 409 E_BASE_MISMATCH and stores nothing',
+    ),
     message: z.string().max(1000).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((request, ctx) => {
+    if ((request.files === undefined) === (request.changes === undefined))
+      ctx.addIssue({ code: 'custom', message: 'send either `files` or `changes`', path: ['files'] });
+    else if (request.changes !== undefined && request.digest === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: '`changes` need the `digest` of the manifest they give',
+        path: ['digest'],
+      });
+  });
 export type CommitRequest = z.infer<typeof CommitRequest>;
 
 /** Checks a commit's paths with the rules of protocol/paths (for clients that want to fail before uploading). */
-export function commitPathProblems(request: Pick<CommitRequest, 'files'>) {
+export function commitPathProblems(request: { files: Record<string, unknown> }) {
   return manifestProblems(Object.keys(request.files));
 }
 

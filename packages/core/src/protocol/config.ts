@@ -101,7 +101,7 @@ export const TemplateManifest = z
   .strict();
 export type TemplateManifest = z.infer<typeof TemplateManifest>;
 
-export { LEGACY_SCHEMA_URL, SCHEMA_FILE, SCHEMA_REF } from './_schema-file.js';
+export { LEGACY_SCHEMA_URL, SCHEMA_FILE, SCHEMA_REF } from './constants.js';
 
 /** JSON Schema of reyna.json, for editors (and for reading reyna.json without zod, see config.ts). */
 export function reynaJsonSchema(): Record<string, unknown> {

@@ -1,8 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../_fs.js';
-import { type Credentials, credentialsPath } from '../doctor.js';
 import { ReynaError } from '../errors.js';
+
+/** The user credentials file: one token per studio server, and which server is the default. */
+export interface Credentials {
+  servers?: Record<string, { token?: string }>;
+  default?: string;
+}
+
+/** `$XDG_CONFIG_HOME/reyna/credentials.json`, else `~/.config/reyna/credentials.json`. */
+export function credentialsPath(env: Record<string, string | undefined>, home: string = homedir()): string {
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || home, '.config');
+  return join(base, 'reyna', 'credentials.json');
+}
 
 export function normalizeServerUrl(url: string): string {
   let parsed: URL;

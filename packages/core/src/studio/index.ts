@@ -1,9 +1,14 @@
 import { homedir } from 'node:os';
-import { credentialsPath } from '../doctor.js';
 import { ExitCode, ReynaError } from '../errors.js';
 import type { CreatedToken, ListedToken, TokenInfo, WhoAmI } from '../protocol/api.js';
 import { StudioClient } from './client.js';
-import { normalizeServerUrl, type ResolveOptions, resolveStudio, saveCredentials } from './credentials.js';
+import {
+  credentialsPath,
+  normalizeServerUrl,
+  type ResolveOptions,
+  resolveStudio,
+  saveCredentials,
+} from './credentials.js';
 
 export { StudioClient, type StudioClientOptions } from './client.js';
 export {

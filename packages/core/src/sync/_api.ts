@@ -1,18 +1,9 @@
 import type { z } from 'zod';
 import { ReynaError } from '../errors.js';
-import {
-  API_PREFIX,
-  App,
-  AppList,
-  BLOB_BATCH_TYPE,
-  BlobBatchResponse,
-  type CommitRequest,
-  ErrorBody,
-  MAX_MISSING_QUERY,
-  MissingResponse,
-  Revision,
-  RevisionWithFiles,
-} from '../protocol/api.js';
+import { type Checked, type CheckedName, check } from '../protocol/_checks.js';
+import type { CommitRequest } from '../protocol/api.js';
+import { API_PREFIX, BLOB_BATCH_TYPE, MAX_MISSING_QUERY } from '../protocol/constants.js';
+import { type Answer, nodeTransport, type Request, type Transport } from './_http.js';
 
 /** How the transfer client talks to a studio server: where, as whom, and how patiently. */
 export interface ApiOptions {
@@ -64,7 +55,7 @@ function countingBody(data: Uint8Array, onSent: (bytes: number) => void): Readab
 }
 
 /** A response's body, reporting the bytes received so far as they arrive. */
-export async function readBody(res: Response, onReceived?: (bytes: number) => void): Promise<Buffer> {
+export async function readBody(res: Answer, onReceived?: (bytes: number) => void): Promise<Buffer> {
   if (!onReceived || !res.body) return Buffer.from(await res.arrayBuffer());
   const parts: Uint8Array[] = [];
   let bytes = 0;
@@ -79,20 +70,34 @@ export async function readBody(res: Response, onReceived?: (bytes: number) => vo
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
+ * A server answer as schema `name` parses it: by the generated check when it can tell (no zod loaded), else by
+ * the zod schema itself. Undefined when it does not fit.
+ */
+async function parse<K extends ApiCheck>(name: K, data: unknown): Promise<Checked[K] | undefined> {
+  const checked = check(name, data);
+  if (checked !== undefined) return checked;
+  const schema: z.ZodType = (await import('../protocol/api.js'))[name];
+  const parsed = schema.safeParse(data);
+  return parsed.success ? (parsed.data as Checked[K]) : undefined;
+}
+type ApiCheck = Exclude<CheckedName, 'ReynaConfig'>;
+
+/**
  * The studio client of sync and buckets: every call has a timeout and is retried with backoff when the network
  * or the server stumbles (429 honours Retry-After); the server's `{ error }` becomes a ReynaError with its code.
  */
 export class Api {
   readonly server: string;
-  private readonly fetch: typeof globalThis.fetch;
+  private readonly fetch: Transport;
 
   constructor(readonly options: ApiOptions) {
     this.server = options.server;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    // Without a fetch of the caller's, node:http: Node's own fetch costs more to start than a status takes.
+    this.fetch = options.fetch ?? nodeTransport;
   }
 
-  /** One request with timeout and retries; answers the Response of the last try. */
-  async send(call: Call): Promise<Response> {
+  /** One request with timeout and retries; answers the response of the last try. */
+  async send(call: Call): Promise<Answer> {
     const attempts = call.retry === false ? 1 : (this.options.attempts ?? 4);
     const timeoutMs = this.options.timeoutMs ?? 60_000;
     const url = `${this.server}${call.path}`;
@@ -101,7 +106,7 @@ export class Api {
       this.options.signal?.throwIfAborted();
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = this.options.signal ? AbortSignal.any([this.options.signal, timeout]) : timeout;
-      let res: Response | undefined;
+      let res: Answer | undefined;
       // A fresh stream each try: a stream that went once cannot go again.
       const streamed =
         call.body && call.onSent && call.body.byteLength >= STREAM_BODY_BYTES
@@ -116,9 +121,9 @@ export class Api {
             ...(call.json === undefined ? {} : { 'content-type': 'application/json' }),
             ...call.headers,
           },
-          body: call.json === undefined ? ((streamed ?? call.body) as RequestInit['body']) : JSON.stringify(call.json),
+          body: call.json === undefined ? (streamed ?? call.body) : JSON.stringify(call.json),
           ...(streamed ? { duplex: 'half' } : {}),
-        } as RequestInit);
+        } as Request);
       } catch (error) {
         if (this.options.signal?.aborted) throw this.options.signal.reason ?? error;
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -152,7 +157,7 @@ export class Api {
     throw lastError;
   }
 
-  private async toError(res: Response, call: Call, url: string): Promise<ReynaError> {
+  private async toError(res: Answer, call: Call, url: string): Promise<ReynaError> {
     const text = await res.text().catch(() => '');
     let data: unknown;
     try {
@@ -160,9 +165,9 @@ export class Api {
     } catch {
       data = undefined;
     }
-    const parsed = ErrorBody.safeParse(data);
-    if (parsed.success) {
-      const { code, message, hint, details } = parsed.data.error;
+    const body = await parse('ErrorBody', data);
+    if (body) {
+      const { code, message, hint, details } = body.error;
       return new ReynaError(code, message, { hint, details: { ...details, status: res.status } });
     }
     return new ReynaError('E_SERVER_ERROR', `${call.method} ${url} answered HTTP ${res.status}`, {
@@ -171,8 +176,10 @@ export class Api {
     });
   }
 
-  /** A JSON request whose answer is parsed with `schema`. */
-  async json<S extends z.ZodType>(call: Call, schema: S): Promise<z.infer<S>> {
+  /** A JSON request whose answer is parsed with `schema` (a zod schema, or the name of a generated check). */
+  async json<K extends ApiCheck>(call: Call, schema: K): Promise<Checked[K]>;
+  async json<S extends z.ZodType>(call: Call, schema: S): Promise<z.infer<S>>;
+  async json(call: Call, schema: z.ZodType | ApiCheck): Promise<unknown> {
     const res = await this.send(call);
     const text = await res.text();
     let data: unknown;
@@ -181,8 +188,8 @@ export class Api {
     } catch {
       data = undefined;
     }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) {
+    const parsed = typeof schema === 'string' ? await parse(schema, data) : schema.safeParse(data).data;
+    if (parsed === undefined) {
       throw new ReynaError(
         'E_SERVER_ERROR',
         `${call.method} ${this.server}${call.path} answered something unexpected`,
@@ -191,19 +198,19 @@ export class Api {
         },
       );
     }
-    return parsed.data;
+    return parsed;
   }
 
   // Apps and revisions
 
   createApp(name: string) {
-    return this.json({ method: 'POST', path: `${API_PREFIX}/apps`, json: { name }, retry: false }, App);
+    return this.json({ method: 'POST', path: `${API_PREFIX}/apps`, json: { name }, retry: false }, 'App');
   }
   listApps() {
-    return this.json({ method: 'GET', path: `${API_PREFIX}/apps` }, AppList);
+    return this.json({ method: 'GET', path: `${API_PREFIX}/apps` }, 'AppList');
   }
   getApp(appId: string) {
-    return this.json({ method: 'GET', path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}` }, App);
+    return this.json({ method: 'GET', path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}` }, 'App');
   }
   async deleteApp(appId: string): Promise<void> {
     await this.send({ method: 'DELETE', path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}` });
@@ -214,7 +221,7 @@ export class Api {
         method: 'GET',
         path: `${API_PREFIX}/apps/${encodeURIComponent(appId)}/revisions/${encodeURIComponent(revisionId)}`,
       },
-      RevisionWithFiles,
+      'RevisionWithFiles',
     );
   }
   /** Not retried: a commit that reached the server and lost its answer must not be sent twice. */
@@ -226,7 +233,7 @@ export class Api {
         json: request,
         retry: false,
       },
-      Revision,
+      'Revision',
     );
   }
 
@@ -239,7 +246,7 @@ export class Api {
       const chunk = hashes.slice(i, i + MAX_MISSING_QUERY);
       const answer = await this.json(
         { method: 'POST', path: `${API_PREFIX}/blobs/missing`, json: { hashes: chunk } },
-        MissingResponse,
+        'MissingResponse',
       );
       out.push(...answer.missing);
     }
@@ -255,7 +262,7 @@ export class Api {
         headers: { 'content-type': BLOB_BATCH_TYPE },
         onSent,
       },
-      BlobBatchResponse,
+      'BlobBatchResponse',
     );
   }
   /** A blob's bytes. */
@@ -300,9 +307,9 @@ export async function followEvents(
       });
       if (res.status === 401 || res.status === 403 || res.status === 404) {
         const body = await res.text();
-        const parsed = ErrorBody.safeParse(JSON.parse(body || '{}'));
-        throw parsed.success
-          ? new ReynaError(parsed.data.error.code, parsed.data.error.message, { hint: parsed.data.error.hint })
+        const parsed = await parse('ErrorBody', JSON.parse(body || '{}'));
+        throw parsed
+          ? new ReynaError(parsed.error.code, parsed.error.message, { hint: parsed.error.hint })
           : new ReynaError('E_SERVER_ERROR', `GET ${url} answered HTTP ${res.status}`);
       }
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);

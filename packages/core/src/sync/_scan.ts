@@ -1,10 +1,14 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, type Dirent, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
-import { writeFileAtomic } from '../_fs.js';
+import type { Ignore } from 'ignore';
+import { readTextSync, writeFileAtomic } from '../_fs.js';
 import { ReynaError } from '../errors.js';
 import type { Manifest } from '../protocol/paths.js';
+
+/** node:crypto, loaded on first use: a status of a clean tree hashes nothing, and loading it costs ~10 ms. */
+const crypto = () => process.getBuiltinModule('node:crypto');
 
 /** What is never synced, whatever .reynaignore says: dependencies, VCS data, build output, local state. */
 export const DEFAULT_IGNORES = ['node_modules/', '.git/', 'dist/', '.reyna/', '*.reyna-*.tmp'];
@@ -17,19 +21,28 @@ export const STATE_DIR = '.reyna';
  */
 export type IgnoreTest = ((path: string) => boolean) & { rules?: string };
 
-/** The defaults plus the root's `.reynaignore` (gitignore syntax), through the `ignore` package. */
+/**
+ * The defaults plus the root's `.reynaignore` (gitignore syntax), through the `ignore` package, which is loaded on
+ * the first question: a scan that the hash cache answers asks none.
+ */
 export async function loadIgnore(root: string, defaults: readonly string[] = DEFAULT_IGNORES): Promise<IgnoreTest> {
-  const { default: ignore } = await import('ignore');
-  const ig = ignore().add([...defaults]);
   let text: string | undefined;
   try {
     text = readFileSync(join(root, IGNORE_FILE), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  if (text !== undefined) ig.add(text);
-  return Object.assign((path: string) => ig.ignores(path), { rules: [...defaults, text ?? ''].join('\n') });
+  let ig: Ignore | undefined;
+  const test = (path: string) => {
+    if (!ig) {
+      ig = (require('ignore') as () => Ignore)().add([...defaults]);
+      if (text !== undefined) ig.add(text);
+    }
+    return ig.ignores(path);
+  };
+  return Object.assign(test, { rules: [...defaults, text ?? ''].join('\n') });
 }
+const require = createRequire(import.meta.url);
 
 /** A file of the working tree with where it is on disk (the manifest key is its NFC form). */
 export interface LocalFile {
@@ -45,14 +58,21 @@ export interface ScanResult {
   hashed: number;
   hashedBytes: number;
   cached: number;
+  /** Settles once the hash cache is written (at once unless `deferSave`); it never rejects. */
+  saved: Promise<void>;
 }
 
+/** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
 type CacheEntry = [size: number, mtimeMs: number, ino: number, sha256: string];
 interface CacheFile {
   version: 1;
   /** The ignore rules of the scan that wrote it: under the same rules, a cached path is not ignored. */
   rules?: string;
   entries: Record<string, CacheEntry>;
+  /** The directories that scan walked: under the same rules, they are not ignored either. */
+  dirs?: string[];
+  /** And those it left out (node_modules, .git, …): under the same rules, they are ignored again. */
+  skipped?: string[];
 }
 
 /** Only names outside ASCII can have another Unicode normal form. */
@@ -68,16 +88,27 @@ const RACY_MS = 1000;
  */
 export async function scanTree(
   root: string,
-  options: { ignore: IgnoreTest; cachePath?: string; concurrency?: number },
+  options: {
+    ignore: IgnoreTest;
+    cachePath?: string;
+    concurrency?: number;
+    /** Write the hash cache on the event loop's next turn, not before answering: a push does it while it waits. */
+    deferSave?: boolean;
+  },
 ): Promise<ScanResult> {
-  const cache = options.cachePath ? readCache(options.cachePath) : { version: 1 as const, entries: {} };
+  const cache: CacheFile = options.cachePath ? readCache(options.cachePath) : { version: 1, entries: {} };
   const files = new Map<string, LocalFile>();
   const symlinks: string[] = [];
   const toHash: { path: string; abs: string; size: number; mtimeMs: number; ino: number; at: number }[] = [];
-  const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {} };
-  // Testing every path against the rules costs more than its lstat; a path the cache holds passed them already.
+  // Testing every path against the rules costs more than its lstat; a path the cache holds passed them already,
+  // and so did a directory it walked.
   const trusted = options.ignore.rules !== undefined && cache.rules === options.ignore.rules;
-  let cached = 0;
+  const knownDirs = new Set(trusted ? cache.dirs : []);
+  const knownSkipped = new Set(trusted ? cache.skipped : []);
+  const dirs: string[] = [];
+  const skipped: string[] = [];
+  // The cached entries this scan confirmed: the cache is written again only when it would say something else.
+  const confirmed: string[] = [];
 
   // Paths are joined by hand: path.join's normalising costs more than the rest of a cached file's visit.
   const prefix = root.endsWith('/') || root.endsWith(sep) ? root : `${root}${sep}`;
@@ -86,34 +117,40 @@ export async function scanTree(
   const stack = [''];
   while (stack.length > 0) {
     const rel = stack.pop() as string;
-    let entries: Dirent[];
+    let names: string[];
     try {
-      entries = readdirSync(rel ? prefix + rel : root, { withFileTypes: true });
+      // Names only, and one lstat each: what readdir's file types would say comes with the lstat a file needs
+      // anyway, and building them costs more.
+      names = readdirSync(rel ? prefix + rel : root);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel) continue;
       throw error;
     }
-    for (const entry of entries) {
-      const path = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!options.ignore(`${path}/`)) stack.push(path);
+    for (const name of names) {
+      const path = rel ? `${rel}/${name}` : name;
+      const abs = prefix + path;
+      const st = lstatSync(abs, { throwIfNoEntry: false });
+      // Gone since the directory was read.
+      if (st === undefined) continue;
+      if (st.isDirectory()) {
+        if (knownDirs.has(path) || (!knownSkipped.has(path) && !options.ignore(`${path}/`))) {
+          stack.push(path);
+          dirs.push(path);
+        } else skipped.push(path);
         continue;
       }
       const key = NON_ASCII.test(path) ? path.normalize('NFC') : path;
       const hit = Object.hasOwn(cache.entries, key) ? cache.entries[key] : undefined;
       if (!(trusted && hit) && options.ignore(path)) continue;
-      if (entry.isSymbolicLink()) {
+      if (st.isSymbolicLink()) {
         symlinks.push(path);
         continue;
       }
-      if (!entry.isFile()) continue;
-      const abs = prefix + path;
-      const st = lstatSync(abs);
+      if (!st.isFile()) continue;
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
-      if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino) {
+      if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino && hit[3] !== '') {
         files.set(key, { sha256: hit[3], size: st.size, mode, abs });
-        next.entries[key] = hit;
-        cached++;
+        confirmed.push(key);
       } else {
         toHash.push({ path: key, abs, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, at: Date.now() });
       }
@@ -134,6 +171,7 @@ export async function scanTree(
     );
   }
 
+  const hashedEntries: [string, CacheEntry][] = [];
   let hashedBytes = 0;
   let index = 0;
   const worker = async () => {
@@ -143,26 +181,51 @@ export async function scanTree(
       hashedBytes += item.size;
       const st = lstatSync(item.abs);
       files.set(item.path, { sha256, size: item.size, mode: st.mode & 0o111 ? 0o755 : 0o644, abs: item.abs });
-      // Only a file that did not change while it was read, and not just before, may be trusted next time.
-      if (st.size === item.size && st.mtimeMs === item.mtimeMs && item.mtimeMs < item.at - RACY_MS)
-        next.entries[item.path] = [item.size, item.mtimeMs, item.ino, sha256];
+      // Only a file that did not change while it was read, and not just before, may be trusted next time; the
+      // others are remembered as paths the rules let through.
+      const trustworthy = st.size === item.size && st.mtimeMs === item.mtimeMs && item.mtimeMs < item.at - RACY_MS;
+      hashedEntries.push([item.path, [item.size, item.mtimeMs, item.ino, trustworthy ? sha256 : '']]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, toHash.length) }, worker));
 
-  const stale = toHash.length > 0 || Object.keys(cache.entries).length !== cached || cache.rules !== next.rules;
-  if (options.cachePath && stale) {
-    await writeFileAtomic(options.cachePath, JSON.stringify(next)).catch(() => {
+  const stale =
+    toHash.length > 0 ||
+    Object.keys(cache.entries).length !== confirmed.length ||
+    cache.rules !== options.ignore.rules ||
+    (cache.dirs?.length ?? 0) !== dirs.length ||
+    (cache.skipped?.length ?? 0) !== skipped.length ||
+    dirs.some((d) => !knownDirs.has(d)) ||
+    skipped.some((d) => !knownSkipped.has(d));
+  const cachePath = options.cachePath;
+  const save = async () => {
+    if (!cachePath || !stale) return;
+    const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs, skipped };
+    for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
+    for (const [key, entry] of hashedEntries) next.entries[key] = entry;
+    await writeFileAtomic(cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
       // A cache that cannot be written only costs time on the next run.
     });
+  };
+  let saved: Promise<void>;
+  if (options.deferSave) saved = new Promise<void>((resolve) => setImmediate(resolve)).then(save);
+  else {
+    await save();
+    saved = Promise.resolve();
   }
-  return { files, hashed: toHash.length, hashedBytes, cached };
+  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, saved };
 }
 
 function readCache(path: string): CacheFile {
   try {
-    const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
-    if (data?.version === 1 && typeof data.entries === 'object' && data.entries) return data;
+    const data = JSON.parse(readTextSync(path)) as CacheFile;
+    if (data?.version === 1 && typeof data.entries === 'object' && data.entries) {
+      const strings = (list: unknown) =>
+        Array.isArray(list) && list.every((d) => typeof d === 'string') ? (list as string[]) : undefined;
+      data.dirs = strings(data.dirs);
+      data.skipped = strings(data.skipped);
+      return data;
+    }
   } catch {
     // Missing or damaged: start over.
   }
@@ -172,17 +235,18 @@ function readCache(path: string): CacheFile {
 /** SHA-256 hex of a file: read whole when small, streamed when large. */
 export async function hashFile(abs: string, size?: number): Promise<string> {
   if (size !== undefined && size <= 32 * 1024 * 1024) {
-    return createHash('sha256')
+    return crypto()
+      .createHash('sha256')
       .update(await readFile(abs))
       .digest('hex');
   }
-  const hash = createHash('sha256');
+  const hash = crypto().createHash('sha256');
   for await (const chunk of createReadStream(abs)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
 export function sha256Of(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  return crypto().createHash('sha256').update(data).digest('hex');
 }
 
 /** The manifest of a scan, in path order. */

@@ -1,12 +1,18 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isEmptyDir, writeFileAtomic } from '../_fs.js';
+import { isEmptyDir, readTextSync, writeFileAtomic } from '../_fs.js';
 import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
 import type { Logger } from '../context.js';
 import { ReynaError } from '../errors.js';
 import type { App, CommitRequest } from '../protocol/api.js';
-import { diffManifests, type Manifest, type ManifestDiff, manifestProblems } from '../protocol/paths.js';
+import {
+  diffManifests,
+  type Manifest,
+  type ManifestDiff,
+  manifestDigest,
+  manifestProblems,
+} from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
 import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, sha256Of, toManifest } from './_scan.js';
@@ -93,9 +99,8 @@ export async function openApi(options: SyncOptions, fallbackServer?: string): Pr
 }
 
 export async function readState(root: string): Promise<SyncState | undefined> {
-  const { readFile } = await import('node:fs/promises');
   try {
-    const data = JSON.parse(await readFile(join(root, STATE_FILE), 'utf8')) as SyncState;
+    const data = JSON.parse(readTextSync(join(root, STATE_FILE))) as SyncState;
     return data?.version === 1 ? data : undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -138,8 +143,8 @@ async function openLinked(options: SyncOptions): Promise<Linked> {
   return { root, appId: config.appId, api, state, base: state?.files ?? {}, baseRevision: state?.revision ?? null };
 }
 
-async function scan(root: string): Promise<ScanResult> {
-  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE) });
+async function scan(root: string, deferSave = false): Promise<ScanResult> {
+  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE), deferSave });
 }
 
 function sameEntry(a: Manifest[string] | undefined, b: Manifest[string] | undefined): boolean {
@@ -378,8 +383,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
   // The request first, so it travels while the tree is walked.
   const head = linked.api.getApp(linked.appId);
   const [scanned, app] = await Promise.all([scan(linked.root), head]);
-  const local = toManifest(scanned.files);
-  const diff = diffManifests(linked.base, local);
+  const diff = diffManifests(linked.base, scanned.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
   const moved = app.head !== linked.baseRevision && app.head !== null;
@@ -393,7 +397,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
         baseRevision: linked.baseRevision,
         remote,
         head: app.head,
-        local,
+        local: toManifest(scanned.files),
       }).conflicts
     : [];
   return {
@@ -465,22 +469,27 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
     timed(
       options,
       'scan',
-      () => scan(linked.root),
+      // The hash cache is written while the server answers below.
+      () => scan(linked.root, true),
       (s) => `${s.files.size} files, ${s.hashed} read`,
     ),
     linked.api.getApp(linked.appId),
   ]);
   const files = toManifest(local.files);
-  const problems = manifestProblems(Object.keys(files));
-  if (problems.length > 0) {
-    const first = problems[0] as { path: string; problem: string };
-    throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
-      hint: `Rename it, or list it in ${IGNORE_FILE}.`,
-      details: { problems },
-    });
+  const changes = diffManifests(linked.base, files);
+  // The last-synced revision's paths passed every rule on the server already: with no new path, nothing to check.
+  if (changes.added.length > 0) {
+    const added = new Set(changes.added);
+    const problems = manifestProblems(Object.keys(files), { has: (path) => !added.has(path) });
+    if (problems.length > 0) {
+      const first = problems[0] as { path: string; problem: string };
+      throw new ReynaError('E_INVALID_PATH', `"${first.path}" ${first.problem}`, {
+        hint: `Rename it, or list it in ${IGNORE_FILE}.`,
+        details: { problems },
+      });
+    }
   }
   if (app.head !== linked.baseRevision) throw conflict(linked.appId, linked.baseRevision, app.head);
-  const changes = diffManifests(linked.base, files);
   const changedCount = changes.added.length + changes.changed.length + changes.removed.length;
   const commit = changedCount > 0 || app.head === null;
   // Blobs of the last-synced revision are on the server already; ask only about the new ones.
@@ -497,6 +506,7 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   );
   const upload = missing.map((sha) => candidates.get(sha) as { path: string; sha256: string; size: number });
   upload.sort((a, b) => (a.path < b.path ? -1 : 1));
+  await local.saved;
   return {
     linked,
     appId: linked.appId,
@@ -527,18 +537,18 @@ export async function applyPush(
     read: async () => (await import('node:fs/promises')).readFile(join(linked.root, u.path)),
   }));
   options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
-  const bytesSent = outgoing.length > 0 ? await uploadBlobs(linked.api, outgoing, options) : 0;
+  const uploading = outgoing.length > 0 ? uploadBlobs(linked.api, outgoing, options) : Promise.resolve(0);
+  uploading.catch(() => {}); // awaited below, after the digest
+  // The commit's digest of the tree, computed while the upload travels (its requests go out first).
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const digest = plan.commit && plan.parent !== null ? manifestDigest(plan.files) : undefined;
+  const bytesSent = await uploading;
   if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
   let revision = plan.parent;
   if (plan.commit) {
     options.onStep?.('commit', 'start');
     try {
-      const made = await linked.api.commit(plan.appId, {
-        parent: plan.parent,
-        files: plan.files as CommitRequest['files'],
-        ...(plan.message === undefined ? {} : { message: plan.message }),
-      });
-      revision = made.id;
+      revision = (await commitPlan(linked, plan, digest)).id;
     } catch (error) {
       if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
         const head = (error.details?.head as string | undefined) ?? null;
@@ -563,6 +573,34 @@ export async function applyPush(
     },
   };
 }
+
+/**
+ * Commits the plan's manifest: on top of a parent, as the changes to it (one entry for a one-file change, not the
+ * whole tree) with the digest of the manifest they give. A server whose parent differs from this copy's record
+ * (E_BASE_MISMATCH), or one that predates changes (E_BAD_REQUEST), gets the whole manifest instead.
+ */
+async function commitPlan(linked: Linked, plan: PushPlan, digest: string | undefined) {
+  const message = plan.message === undefined ? {} : { message: plan.message };
+  const whole = () => linked.api.commit(plan.appId, { parent: plan.parent, files: plan.files as Files, ...message });
+  if (plan.parent === null || digest === undefined) return whole();
+  const changes: Record<string, Files[string] | null> = {};
+  for (const path of [...plan.changes.added, ...plan.changes.changed])
+    changes[path] = plan.files[path] as Files[string];
+  for (const path of plan.changes.removed) changes[path] = null;
+  try {
+    return await linked.api.commit(plan.appId, {
+      parent: plan.parent,
+      changes,
+      digest,
+      ...message,
+    });
+  } catch (error) {
+    if (error instanceof ReynaError && (error.code === 'E_BASE_MISMATCH' || error.code === 'E_BAD_REQUEST'))
+      return whole();
+    throw error;
+  }
+}
+type Files = NonNullable<CommitRequest['files']>;
 
 /** Plan, then apply: `reyna push`. */
 export async function push(options: SyncOptions & { message?: string; dryRun?: boolean }): Promise<PushResult> {

@@ -2,6 +2,7 @@
 // executable bit, hash cache) and upload batching.
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   renameSync,
@@ -14,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readTextSync, writeFileAtomic } from '../_fs.js';
 import type { Manifest } from '../protocol/paths.js';
 import { loadIgnore, scanTree, sha256Of, toManifest } from './_scan.js';
 import { batches } from './_transfer.js';
@@ -179,12 +181,98 @@ describe('scanTree', () => {
     expect(ruled.cached).toBe(1);
   });
 
-  it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
-    const root = tree({ 'fresh.txt': 'new' });
+  it('asks the ignore rules nothing about what the cache vouches for, directories walked or left out included, only about what is new', async () => {
+    const root = tree({ 'a.txt': 'a', 'src/b.txt': 'b', 'src/deep/c.txt': 'c', 'node_modules/x/y.js': 'y' });
+    const old = new Date(Date.now() - 60_000);
+    for (const p of ['a.txt', 'src/b.txt', 'src/deep/c.txt']) utimesSync(join(root, p), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const real = await loadIgnore(root);
+    const asked: string[] = [];
+    const spy = (test: (path: string) => boolean, rules: string | undefined) =>
+      Object.assign(
+        (path: string) => {
+          asked.push(path);
+          return test(path);
+        },
+        { rules },
+      );
+    const ignore = spy(real, real.rules);
+    const first = await scanTree(root, { ignore, cachePath });
+    expect([...first.files.keys()].sort()).toEqual(['a.txt', 'src/b.txt', 'src/deep/c.txt']);
+    // .reyna/ appears with the cache this scan writes.
+    expect(asked.sort()).toEqual(['a.txt', 'node_modules/', 'src/', 'src/b.txt', 'src/deep/', 'src/deep/c.txt']);
+    asked.length = 0;
+    const second = await scanTree(root, { ignore, cachePath });
+    expect(second).toMatchObject({ hashed: 0, cached: 3 });
+    // Only .reyna/, which the first scan's cache made; then nothing: ignored directories are remembered too.
+    expect(asked).toEqual(['.reyna/']);
+    asked.length = 0;
+    expect(await scanTree(root, { ignore, cachePath })).toMatchObject({ hashed: 0, cached: 3 });
+    expect(asked).toEqual([]);
+    mkdirSync(join(root, 'src/new'));
+    writeFileSync(join(root, 'src/new/d.txt'), 'd');
+    asked.length = 0;
+    const third = await scanTree(root, { ignore, cachePath });
+    expect(asked.sort()).toEqual(['src/new/', 'src/new/d.txt']);
+    expect(third.files.has('src/new/d.txt')).toBe(true);
+    // Other rules: every path is asked again, and a directory they ignore is not walked.
+    const other = spy((path) => path === 'src/deep/' || real(path), `${real.rules}\nsrc/deep/`);
+    asked.length = 0;
+    const fourth = await scanTree(root, { ignore: other, cachePath });
+    expect(asked).toContain('src/');
+    expect(asked).toContain('a.txt');
+    expect(asked).toContain('node_modules/');
+    expect([...fourth.files.keys()].sort()).toEqual(['a.txt', 'src/b.txt', 'src/new/d.txt']);
+  });
+
+  it('keeps names outside ASCII through the hash cache (read as UTF-8, written as UTF-8)', async () => {
+    const root = tree({ 'été/ß.txt': 'é', 'a.txt': 'a' });
+    const old = new Date(Date.now() - 60_000);
+    for (const p of ['été/ß.txt', 'a.txt']) utimesSync(join(root, p), old, old);
     const cachePath = join(root, '.reyna/hash-cache.json');
     const ignore = await loadIgnore(root);
     await scanTree(root, { ignore, cachePath });
-    expect((await scanTree(root, { ignore, cachePath })).hashed).toBe(1);
+    expect(readTextSync(cachePath)).toContain('"été/ß.txt"');
+    const again = await scanTree(root, { ignore, cachePath });
+    expect(again).toMatchObject({ hashed: 0, cached: 2 });
+    expect([...again.files.keys()].sort()).toEqual(['a.txt', 'été/ß.txt']);
+    await writeFileAtomic(join(root, 'plain.json'), '{"a":1}');
+    expect(readTextSync(join(root, 'plain.json'))).toBe('{"a":1}');
+  });
+
+  it('with deferSave, writes the hash cache after answering, and says when it is written', async () => {
+    const root = tree({ 'a.txt': 'aaaa' });
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(join(root, 'a.txt'), old, old);
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const ignore = await loadIgnore(root);
+    const first = await scanTree(root, { ignore, cachePath, deferSave: true });
+    expect(existsSync(cachePath)).toBe(false);
+    await first.saved;
+    expect(existsSync(cachePath)).toBe(true);
+    expect(await scanTree(root, { ignore, cachePath, deferSave: true })).toMatchObject({ hashed: 0, cached: 1 });
+  });
+
+  it('does not trust a file modified just before it was hashed (same timestamp tick)', async () => {
+    const root = tree({ 'fresh.txt': 'new' });
+    const cachePath = join(root, '.reyna/hash-cache.json');
+    const real = await loadIgnore(root);
+    const asked: string[] = [];
+    const ignore = Object.assign(
+      (path: string) => {
+        asked.push(path);
+        return real(path);
+      },
+      { rules: real.rules },
+    );
+    await scanTree(root, { ignore, cachePath });
+    expect(asked).toContain('fresh.txt');
+    asked.length = 0;
+    const again = await scanTree(root, { ignore, cachePath });
+    expect(again.hashed).toBe(1);
+    expect(again.files.get('fresh.txt')?.sha256).toBe(sha256Of(Buffer.from('new')));
+    // The path is known to pass the rules, though its bytes are read again.
+    expect(asked).not.toContain('fresh.txt');
   });
 });
 

@@ -332,7 +332,7 @@ function conflictsError(conflicts: { path: string; kind: string }[], plan?: Upgr
 async function recordTemplate(dir: string, record: TemplateRecord): Promise<void> {
   const config: ReynaConfig = await readConfig(dir);
   const localSchema = config.$schema === SCHEMA_REF || config.$schema === LEGACY_SCHEMA_URL;
-  if (localSchema) await writeFileAtomic(join(dir, SCHEMA_FILE), serializeSchema());
+  if (localSchema) await writeFileAtomic(join(dir, SCHEMA_FILE), await serializeSchema());
   await writeConfig(dir, { ...config, ...(localSchema ? { $schema: SCHEMA_REF } : {}), template: record });
 }
 

@@ -19,7 +19,20 @@ import type {
   Usage,
   User,
 } from '@reyna/core/protocol';
+import { digestSorted } from '@reyna/core/protocol';
 import { hashToken, newId, newToken } from '../_ids.js';
+import {
+  applyDelta,
+  checkPaths,
+  diffSorted,
+  findPath,
+  SNAPSHOT_SHARE,
+  type Stored,
+  type StoredChange,
+  sortChanges,
+  sortManifest,
+  toManifest,
+} from '../_manifests.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Quotas } from '../limits.js';
 import { migrate } from '../migrations.js';
@@ -104,8 +117,43 @@ const toBuild = (r: Row): Build => ({
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
+/** The most recently used snapshots, up to a number of entries in all. */
+class SnapshotCache {
+  private readonly lists = new Map<string, Stored[]>();
+  private entries = 0;
+
+  constructor(private readonly maxEntries: number) {}
+
+  get(id: string): Stored[] | undefined {
+    const files = this.lists.get(id);
+    if (files) {
+      this.lists.delete(id);
+      this.lists.set(id, files);
+    }
+    return files;
+  }
+
+  put(id: string, files: Stored[]): Stored[] {
+    if (files.length > this.maxEntries || this.lists.has(id)) return files;
+    this.lists.set(id, files);
+    this.entries += files.length;
+    for (const [oldest, list] of this.lists) {
+      if (this.entries <= this.maxEntries) break;
+      this.lists.delete(oldest);
+      this.entries -= list.length;
+    }
+    return files;
+  }
+}
+
 /** The Store on any SQL database that speaks PostgreSQL: PGlite embedded, or a PostgreSQL server. */
 export class SqlStore implements Store {
+  /**
+   * Parsed snapshot manifests by revision id. Revisions never change, so a copy stays right whoever else writes to
+   * the database; it spares a commit on a large app reading and parsing its snapshot every time.
+   */
+  private readonly snapshots = new SnapshotCache(200_000);
+
   /** The database underneath, for tests and tools that need to look inside. */
   constructor(readonly sql: Sql) {}
 
@@ -263,10 +311,7 @@ export class SqlStore implements Store {
   async deleteApp(userId: string, appId: string): Promise<Orphans> {
     return this.sql.transaction(async (tx) => {
       await this.ownApp(tx, userId, appId, true);
-      const { rows } = await tx.query(
-        `SELECT DISTINCT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = $1`,
-        [appId],
-      );
+      const { rows } = await tx.query('SELECT sha256 FROM app_blobs WHERE app_id = $1', [appId]);
       await tx.query('DELETE FROM apps WHERE id = $1', [appId]);
       return {
         orphanedBlobs: await this.collect(
@@ -287,8 +332,8 @@ export class SqlStore implements Store {
     await tx.query(
       `WITH gone AS (
          DELETE FROM user_blobs ub WHERE ub.user_id = $1 AND ub.sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))
-         AND NOT EXISTS (SELECT 1 FROM revision_files f JOIN revisions r ON r.id = f.revision_id JOIN apps a ON a.id = r.app_id
-                         WHERE f.sha256 = ub.sha256 AND a.owner_id = $1)
+         AND NOT EXISTS (SELECT 1 FROM app_blobs ab JOIN apps a ON a.id = ab.app_id
+                         WHERE ab.sha256 = ub.sha256 AND a.owner_id = $1)
          AND NOT EXISTS (SELECT 1 FROM bucket_objects o JOIN buckets b ON b.id = o.bucket_id
                          WHERE o.sha256 = ub.sha256 AND b.owner_id = $1)
          RETURNING ub.sha256)
@@ -300,7 +345,7 @@ export class SqlStore implements Store {
     const { rows } = await tx.query(
       `DELETE FROM blobs b WHERE b.sha256 IN (SELECT jsonb_array_elements_text($1::jsonb))
        AND NOT EXISTS (SELECT 1 FROM user_blobs ub WHERE ub.sha256 = b.sha256)
-       AND NOT EXISTS (SELECT 1 FROM revision_files f WHERE f.sha256 = b.sha256)
+       AND NOT EXISTS (SELECT 1 FROM app_blobs ab WHERE ab.sha256 = b.sha256)
        AND NOT EXISTS (SELECT 1 FROM bucket_objects o WHERE o.sha256 = b.sha256)
        RETURNING b.sha256`,
       [json(candidates)],
@@ -309,7 +354,7 @@ export class SqlStore implements Store {
   }
 
   async commit(userId: string, appId: string, request: CommitRequest): Promise<Revision> {
-    return this.sql.transaction(async (tx) => {
+    const made = await this.sql.transaction(async (tx) => {
       // The row lock makes concurrent commits on one app take turns: the second sees the head the first set.
       const app = await this.ownApp(tx, userId, appId, true);
       const head = (app.head as string | null) ?? null;
@@ -324,85 +369,158 @@ export class SqlStore implements Store {
           },
         );
       }
-      const files = Object.entries(request.files).map(([path, f]) => ({
-        path,
-        sha256: f.sha256,
-        size: f.size,
-        mode: f.mode,
-      }));
-      const hashes = [...new Set(files.map((f) => f.sha256))];
-      const known = await tx.query(
-        `SELECT b.sha256, b.size FROM blobs b JOIN user_blobs ub ON ub.sha256 = b.sha256 AND ub.user_id = $1
-         WHERE b.sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))`,
-        [userId, json(hashes)],
-      );
-      const sizes = new Map(known.rows.map((r) => [String(r.sha256), num(r.size)]));
-      const missing = hashes.filter((h) => !sizes.has(h));
+      const parent = head === null ? undefined : await this.loadManifest(tx, appId, head);
+      const before = parent?.files ?? [];
+      const changes = request.files ? undefined : sortChanges(request.changes ?? {});
+      const files = changes ? applyDelta(before, changes) : sortManifest(request.files ?? {});
+      if (request.digest !== undefined && digestSorted(files) !== request.digest) {
+        throw new ApiError(
+          409,
+          'E_BASE_MISMATCH',
+          `These changes to ${head ?? 'an empty app'} do not give the manifest their digest names`,
+          {
+            hint: "The client's record of the parent revision differs from the server's: send the whole manifest (`files`) instead.",
+            details: { head },
+          },
+        );
+      }
+      // The parent's paths passed the per-path rules; its blobs are this user's and of the sizes it says (they were
+      // checked, and the collector keeps the blobs of every revision). So only what is new is checked: with
+      // changes, the entries they set (no pass over all files unless a path is new, for the checks across paths);
+      // with a whole manifest, what differs from the parent's.
+      const sizes = new Map<string, number>();
+      let fresh: string[];
+      let toCheck: readonly Stored[];
+      if (changes) {
+        const set = changes.filter((c): c is Stored => c.length === 4);
+        const added = new Set(set.filter((c) => findPath(before, c[0]) === undefined).map((c) => c[0]));
+        if (added.size > 0) checkPaths(files, { has: (path) => !added.has(path) });
+        fresh = [...new Set(set.map((c) => c[1]))];
+        toCheck = set;
+      } else {
+        const inParent = new Set<string>();
+        for (const f of before) {
+          inParent.add(f[0]);
+          sizes.set(f[1], f[2]);
+        }
+        checkPaths(files, inParent);
+        fresh = [...new Set(files.filter((f) => !sizes.has(f[1])).map((f) => f[1]))];
+        toCheck = files;
+      }
+      if (fresh.length > 0) {
+        const known = await tx.query(
+          `SELECT b.sha256, b.size FROM blobs b JOIN user_blobs ub ON ub.sha256 = b.sha256 AND ub.user_id = $1
+           WHERE b.sha256 IN (SELECT jsonb_array_elements_text($2::jsonb))`,
+          [userId, json(fresh)],
+        );
+        for (const r of known.rows) sizes.set(String(r.sha256), num(r.size));
+      }
+      const missing = fresh.filter((h) => !sizes.has(h));
       if (missing.length > 0) {
         throw new ApiError(422, 'E_MISSING_BLOBS', `${missing.length} file(s) name blobs that were not uploaded`, {
           hint: 'Upload them first (POST /v1/blobs/missing tells which), then commit again.',
           details: { missing: missing.slice(0, 100) },
         });
       }
-      const wrong = files.filter((f) => sizes.get(f.sha256) !== f.size);
+      const wrong = toCheck.filter((f) => sizes.get(f[1]) !== f[2]);
       if (wrong.length > 0) {
-        throw new ApiError(
-          422,
-          'E_SIZE_MISMATCH',
-          `"${wrong[0]?.path}" says ${wrong[0]?.size} bytes; its blob has ${sizes.get(wrong[0]?.sha256 ?? '')}`,
-          {
-            hint: 'Recompute the manifest from the files.',
-            details: { paths: wrong.slice(0, 100).map((f) => f.path) },
-          },
-        );
+        const [path, sha256, size] = wrong[0] as Stored;
+        throw new ApiError(422, 'E_SIZE_MISMATCH', `"${path}" says ${size} bytes; its blob has ${sizes.get(sha256)}`, {
+          hint: 'Recompute the manifest from the files.',
+          details: { paths: wrong.slice(0, 100).map((f) => f[0]) },
+        });
       }
-      const seqRow = head ? (await tx.query('SELECT seq FROM revisions WHERE id = $1', [head])).rows[0] : undefined;
+      // Against the parent's snapshot, while the difference stays small; else a snapshot of its own.
+      let snapshot: string | null = null;
+      let document: Stored[] | StoredChange[] = files;
+      if (parent) {
+        const delta = diffSorted(parent.snapshot.files, files);
+        if (delta.length <= files.length * SNAPSHOT_SHARE) {
+          snapshot = parent.snapshot.id;
+          document = delta;
+        }
+      }
+
       const id = newId('rev');
-      const total = files.reduce((n, f) => n + f.size, 0);
+      const total = files.reduce((n, f) => n + f[2], 0);
       const { rows } = await tx.query(
-        `INSERT INTO revisions (id, app_id, parent, seq, message, file_count, total_size, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [id, appId, head, seqRow ? num(seqRow.seq) + 1 : 1, request.message ?? null, files.length, total, userId],
+        `INSERT INTO revisions (id, app_id, parent, seq, message, file_count, total_size, created_by, snapshot, manifest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+        [
+          id,
+          appId,
+          head,
+          parent ? num(parent.row.seq) + 1 : 1,
+          request.message ?? null,
+          files.length,
+          total,
+          userId,
+          snapshot,
+          JSON.stringify(document),
+        ],
       );
-      if (files.length > 0) {
+      if (fresh.length > 0) {
         await tx.query(
-          `INSERT INTO revision_files (revision_id, path, sha256, size, mode)
-           SELECT $1, f.path, f.sha256, f.size, f.mode FROM jsonb_to_recordset($2::jsonb) AS f(path text, sha256 text, size bigint, mode int)`,
-          [id, json(files)],
+          `INSERT INTO app_blobs (app_id, sha256) SELECT $1, h FROM jsonb_array_elements_text($2::jsonb) AS t(h)
+           ON CONFLICT DO NOTHING`,
+          [appId, json(fresh)],
         );
       }
       await tx.query('UPDATE apps SET head = $1 WHERE id = $2', [id, appId]);
-      return toRevision(rows[0] as Row);
+      return { revision: toRevision(rows[0] as Row), snapshot: snapshot === null ? files : undefined };
     });
+    // Committed: the next commit on top of it starts from this snapshot.
+    if (made.snapshot) this.snapshots.put(made.revision.id, made.snapshot);
+    return made.revision;
+  }
+
+  /**
+   * A revision's files in path order, and the snapshot a delta on top of it is taken against (itself, when it is a
+   * snapshot). Undefined when the app has no such revision.
+   */
+  private async loadManifest(
+    tx: SqlTx,
+    appId: string,
+    revisionId: string,
+  ): Promise<{ row: Row; files: Stored[]; snapshot: { id: string; files: Stored[] } } | undefined> {
+    const cached = this.snapshots.get(revisionId);
+    const { rows } = await tx.query(
+      `SELECT id, app_id, parent, seq, message, file_count, total_size, created_by, created_at, snapshot,
+         CASE WHEN $3 THEN NULL ELSE manifest END AS manifest
+       FROM revisions WHERE id = $1 AND app_id = $2`,
+      [revisionId, appId, cached !== undefined],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    if (row.snapshot === null) {
+      const files = cached ?? this.snapshots.put(revisionId, JSON.parse(String(row.manifest)) as Stored[]);
+      return { row, files, snapshot: { id: revisionId, files } };
+    }
+    const snapshotId = String(row.snapshot);
+    let base = this.snapshots.get(snapshotId);
+    if (!base) {
+      const { rows: s } = await tx.query('SELECT manifest FROM revisions WHERE id = $1', [snapshotId]);
+      base = this.snapshots.put(snapshotId, JSON.parse(String(s[0]?.manifest)) as Stored[]);
+    }
+    const delta = JSON.parse(String(row.manifest)) as StoredChange[];
+    return { row, files: applyDelta(base, delta), snapshot: { id: snapshotId, files: base } };
   }
 
   async listRevisions(userId: string, appId: string, limit: number): Promise<Revision[]> {
     await this.ownApp(this.sql, userId, appId);
-    const { rows } = await this.sql.query('SELECT * FROM revisions WHERE app_id = $1 ORDER BY seq DESC LIMIT $2', [
-      appId,
-      limit,
-    ]);
+    const { rows } = await this.sql.query(
+      `SELECT id, app_id, parent, seq, message, file_count, total_size, created_by, created_at FROM revisions
+       WHERE app_id = $1 ORDER BY seq DESC LIMIT $2`,
+      [appId, limit],
+    );
     return rows.map(toRevision);
   }
 
   async getRevision(userId: string, appId: string, revisionId: string): Promise<RevisionWithFiles> {
     await this.ownApp(this.sql, userId, appId);
-    const { rows } = await this.sql.query('SELECT * FROM revisions WHERE id = $1 AND app_id = $2', [revisionId, appId]);
-    if (!rows[0]) throw notFound('revision', revisionId);
-    const files = await this.sql.query(
-      'SELECT path, sha256, size, mode FROM revision_files WHERE revision_id = $1 ORDER BY path COLLATE "C"',
-      [revisionId],
-    );
-    const manifest: RevisionWithFiles['files'] = {};
-    for (const f of files.rows) {
-      Object.defineProperty(manifest, String(f.path), {
-        value: { sha256: String(f.sha256), size: num(f.size), mode: num(f.mode) },
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
-    return { ...toRevision(rows[0]), files: manifest };
+    const loaded = await this.loadManifest(this.sql, appId, revisionId);
+    if (!loaded) throw notFound('revision', revisionId);
+    return { ...toRevision(loaded.row), files: toManifest(loaded.files) as RevisionWithFiles['files'] };
   }
 
   async missingBlobs(userId: string, hashes: string[]): Promise<string[]> {
@@ -911,8 +1029,8 @@ export class SqlStore implements Store {
        FROM apps a
        LEFT JOIN app_requests q ON q.app_id = a.id
        CROSS JOIN LATERAL (
-         SELECT count(*)::int AS blobs, coalesce(sum(b.size), 0)::bigint AS bytes FROM blobs b WHERE b.sha256 IN
-           (SELECT f.sha256 FROM revision_files f JOIN revisions r ON r.id = f.revision_id WHERE r.app_id = a.id)
+         SELECT count(*)::int AS blobs, coalesce(sum(b.size), 0)::bigint AS bytes
+         FROM app_blobs ab JOIN blobs b ON b.sha256 = ab.sha256 WHERE ab.app_id = a.id
        ) f
        WHERE a.owner_id = $1 ORDER BY a.name`,
       [userId],
