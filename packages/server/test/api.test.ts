@@ -942,6 +942,7 @@ describe.each(STORES.map((s) => [s.title, s] as const))('studio API on %s', (_ti
       expect((await h.store.sql.query('SELECT version FROM reyna_migrations ORDER BY version')).rows).toEqual([
         { version: 1 },
         { version: 2 },
+        { version: 3 },
       ]);
       expect(await h.store.migrate()).toEqual([]);
       expect((await alice.get('/v1/usage')).status).toBe(200);
