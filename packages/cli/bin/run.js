@@ -91,7 +91,7 @@ if (version) {
     // that costs ~30 ms of every command. Only for that moment: the children commands start do not inherit it.
     const engineCheck = env.OCLIF_DISABLE_ENGINE_WARNING;
     env.OCLIF_DISABLE_ENGINE_WARNING = '1';
-    const { execute, settings } = await import('@oclif/core');
+    const { execute, settings } = await import('../dist/_oclif.js');
     if (engineCheck === undefined) delete env.OCLIF_DISABLE_ENGINE_WARNING;
     else env.OCLIF_DISABLE_ENGINE_WARNING = engineCheck;
     // Always the compiled commands, even under NODE_ENV=test or development.

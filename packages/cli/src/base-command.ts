@@ -1,9 +1,9 @@
 import { format } from 'node:util';
-import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { Context, Logger } from '@reyna/core';
 // The errors module alone: the package root loads every feature, and each command needs only its own.
 import { ExitCode, ReynaError } from '@reyna/core/errors';
 import type { ListrTask } from 'listr2';
+import { Command, Flags, type Interfaces } from './_oclif.js';
 import { type Colors, createColors, shouldColor } from './colors.js';
 import { describeError, EXIT_INTERRUPTED, EXIT_TERMINATED, formatError } from './errors.js';
 import { flag, isTruthy, jsonRequested } from './flags.js';

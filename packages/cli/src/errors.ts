@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import { Errors } from '@oclif/core';
 import { ExitCode, isReynaError } from '@reyna/core/errors';
+import { Errors } from './_oclif.js';
 import type { Colors } from './colors.js';
 
 export const REPORT_URL = 'https://github.com/reyna-dev/reyna/issues';

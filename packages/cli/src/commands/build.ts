@@ -1,5 +1,4 @@
 import { relative } from 'node:path';
-import { Flags } from '@oclif/core';
 // Subpaths, not the package root: this command loads only the build code, and `reyna build` starts sooner.
 import {
   type BuildAllEntry,
@@ -12,6 +11,7 @@ import {
 } from '@reyna/core/build';
 import type { DockerStep } from '@reyna/core/build/docker';
 import { ReynaError } from '@reyna/core/errors';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { stepTasks } from '../progress.js';
