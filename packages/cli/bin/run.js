@@ -72,10 +72,13 @@ if (version) {
       process.exit(70);
     }
   });
-  if (!(first === 'status' && !env.REYNA_NO_FAST_PATH && (await fastStatus()))) {
-    // `reyna build` of the app in this directory: Vite starts loading on a thread of its own now, while oclif loads
-    // and parses the command line on this one (~0.25 s each). A build that turns out not to want it (--docker,
-    // a bad flag) leaves the thread unused; it does not keep the process alive.
+  const fastPath =
+    !env.REYNA_NO_FAST_PATH &&
+    ((first === 'status' && (await fastStatus())) || (first === 'build' && (await fastBuild())));
+  if (!fastPath) {
+    // `reyna build` that needs oclif (a flag the fast path leaves to it) of the app in this directory: Vite starts
+    // loading on a thread of its own now, while oclif loads and parses the command line on this one. A build that
+    // turns out not to want it (--docker, a bad flag) leaves the thread unused; it does not keep the process alive.
     const elsewhere = ['--docker', '--all', '--help', '-h'];
     if (
       first === 'build' &&
@@ -98,6 +101,15 @@ if (version) {
     settings.enableAutoTranspile = false;
     await execute({ dir: import.meta.url });
   }
+}
+
+// `reyna build` of one app on this machine, without oclif (see src/fast-build.ts); false leaves it to oclif.
+async function fastBuild() {
+  const { parseBuildArgs, runBuild } = await import('../dist/fast-build.js');
+  const args = parseBuildArgs(argv.slice(1), env);
+  if (!args) return false;
+  await runBuild(args);
+  return true;
 }
 
 // `reyna status` in its plain forms, without oclif (see src/fast-status.ts); false leaves it to oclif.
