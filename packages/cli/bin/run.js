@@ -72,17 +72,15 @@ if (version) {
       process.exit(70);
     }
   });
-  const fastPath = env.REYNA_NO_FAST_PATH
-    ? undefined
-    : first === 'status'
-      ? fastStatus
-      : first === 'push'
-        ? fastPush
-        : undefined;
-  if (!(fastPath && (await fastPath()))) {
-    // `reyna build` of the app in this directory: Vite starts loading on a thread of its own now, while oclif loads
-    // and parses the command line on this one (~0.25 s each). A build that turns out not to want it (--docker,
-    // a bad flag) leaves the thread unused; it does not keep the process alive.
+  const fastPath =
+    !env.REYNA_NO_FAST_PATH &&
+    ((first === 'status' && (await fastStatus())) ||
+      (first === 'push' && (await fastPush())) ||
+      (first === 'build' && (await fastBuild())));
+  if (!fastPath) {
+    // `reyna build` that needs oclif (a flag the fast path leaves to it) of the app in this directory: Vite starts
+    // loading on a thread of its own now, while oclif loads and parses the command line on this one. A build that
+    // turns out not to want it (--docker, a bad flag) leaves the thread unused; it does not keep the process alive.
     const elsewhere = ['--docker', '--all', '--help', '-h'];
     if (
       first === 'build' &&
@@ -98,13 +96,22 @@ if (version) {
     // that costs ~30 ms of every command. Only for that moment: the children commands start do not inherit it.
     const engineCheck = env.OCLIF_DISABLE_ENGINE_WARNING;
     env.OCLIF_DISABLE_ENGINE_WARNING = '1';
-    const { execute, settings } = await import('@oclif/core');
+    const { execute, settings } = await import('../dist/_oclif.js');
     if (engineCheck === undefined) delete env.OCLIF_DISABLE_ENGINE_WARNING;
     else env.OCLIF_DISABLE_ENGINE_WARNING = engineCheck;
     // Always the compiled commands, even under NODE_ENV=test or development.
     settings.enableAutoTranspile = false;
     await execute({ dir: import.meta.url });
   }
+}
+
+// `reyna build` of one app on this machine, without oclif (see src/fast-build.ts); false leaves it to oclif.
+async function fastBuild() {
+  const { parseBuildArgs, runBuild } = await import('../dist/fast-build.js');
+  const args = parseBuildArgs(argv.slice(1), env);
+  if (!args) return false;
+  await runBuild(args);
+  return true;
 }
 
 // `reyna status` in its plain forms, without oclif (see src/fast-status.ts); false leaves it to oclif.

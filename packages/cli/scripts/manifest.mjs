@@ -15,7 +15,7 @@ const USER_AGENT_PLACEHOLDER = '%REYNA_USER_AGENT%';
 process.env.FORCE_COLOR = '1';
 process.env.OCLIF_COLUMNS = '80';
 delete process.env.NO_COLOR;
-const { Config, Help, Plugin, settings } = await import('@oclif/core');
+const { Config, Help, Plugin, settings } = await import('../dist/_oclif.js');
 settings.enableAutoTranspile = false;
 
 const plugin = new Plugin({ root, type: 'core', isRoot: true, ignoreManifest: true, errorOnManifestCreate: true });

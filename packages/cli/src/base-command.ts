@@ -1,14 +1,15 @@
 import { format } from 'node:util';
-import { Command, Flags, type Interfaces } from '@oclif/core';
 import type { Context, Logger } from '@reyna/core';
 // The errors module alone: the package root loads every feature, and each command needs only its own.
 import { ExitCode, ReynaError } from '@reyna/core/errors';
 import type { ListrTask } from 'listr2';
-import { type Colors, createColors, shouldColor } from './colors.js';
-import { createLogger, type Interruptible, interruptible, isCI } from './context.js';
-import { describeError, formatError } from './errors.js';
+import { Command, Flags, type Interfaces } from './_oclif.js';
+import type { Colors } from './colors.js';
+import { reportError } from './errors.js';
 import { flag, jsonRequested } from './flags.js';
-import { runPlainTasks } from './progress.js';
+import { isCI, Session } from './session.js';
+
+export { createLogger, isCI } from './session.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -17,8 +18,6 @@ export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args
 
 type Validate = (value: string) => boolean | string | Promise<boolean | string>;
 export type Choice<T extends string> = T | { value: T; name?: string; description?: string };
-
-export { createLogger, isCI } from './context.js';
 
 /**
  * What every reyna command shares: `--json` and `--yes`, prompts that turn into usage errors when nobody can
@@ -39,9 +38,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected flags!: BaseFlags<T>;
   protected args!: BaseArgs<T>;
-  private rendered = false;
-  private interrupt?: Interruptible;
-  private _logger?: Logger;
+  /** Output, logger, signal and progress: the part of a command that runs without oclif too (session.ts). */
+  protected readonly session = new Session(() => this.json);
 
   override async init(): Promise<void> {
     await super.init();
@@ -63,23 +61,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Colours for stdout: none with `--json`, NO_COLOR, or when stdout is not a terminal. */
   protected get colors(): Colors {
-    return createColors(!this.json && shouldColor(process.stdout, process.env));
+    return this.session.colors;
   }
 
   protected get logger(): Logger {
-    this._logger ??= createLogger(process.stderr, createColors(shouldColor(process.stderr, process.env)), process.env);
-    return this._logger;
+    return this.session.logger;
   }
 
   /** Aborts on the first SIGINT/SIGTERM so core can clean up; a second one exits at once. */
   protected get signal(): AbortSignal {
-    this.interrupt ??= interruptible(this.logger);
-    return this.interrupt.signal;
+    return this.session.signal;
   }
 
   /** The IO core functions run against. */
   protected context(): Context {
-    return { cwd: process.cwd(), env: process.env, logger: this.logger, signal: this.signal };
+    return this.session.context();
   }
 
   /** Asks for a value a flag did not give; without a person to ask, the default or a usage error naming the flag. */
@@ -147,16 +143,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Prints the result: one JSON document with `--json`, else whatever `human` prints. */
   protected render<R>(result: R, human: () => void): R {
-    if (this.rendered) throw new Error('render() was called twice in one command');
-    this.rendered = true;
-    if (this.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else human();
-    return result;
+    return this.session.render(result, human);
   }
 
   /** A line on stdout (straight to the stream: oclif's goes through console.log, which test runners capture). */
   override log(message = '', ...args: unknown[]): void {
-    process.stdout.write(`${format(message, ...args)}\n`);
+    this.session.log(message, ...args);
   }
 
   override logToStderr(message = '', ...args: unknown[]): void {
@@ -172,46 +164,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * Runs listr2 tasks: live on a terminal (listr2), plain lines otherwise (none with `liveOnly`, for commands whose
    * stdout is their result), nothing with `--json`. Only the live display loads listr2.
    */
-  protected async tasks<Ctx extends object>(
+  protected tasks<Ctx extends object>(
     list: ListrTask<Ctx>[],
     ctx: Ctx = {} as Ctx,
     options: { concurrent?: boolean; exitOnError?: boolean; liveOnly?: boolean } = {},
   ): Promise<Ctx> {
-    const live = process.stdout.isTTY === true && !isCI(process.env) && !this.json;
-    if (!live) {
-      const quiet = this.json || options.liveOnly === true;
-      const write = quiet ? undefined : (line: string) => this.log(line);
-      return runPlainTasks(list, ctx, { ...options, write, colors: this.colors });
-    }
-    const { Listr } = await import('listr2');
-    const listr = new Listr<Ctx, 'default' | 'simple', 'simple'>(list, {
-      ctx,
-      renderer: 'default',
-      fallbackRenderer: 'simple',
-      concurrent: options.concurrent ?? false,
-      exitOnError: options.exitOnError ?? true,
-      registerSignalListeners: false,
-    });
-    return listr.run();
+    return this.session.tasks(list, ctx, options);
   }
 
   protected override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    const described = describeError(error, {
+    reportError(error, {
+      json: this.json,
+      rendered: this.session.hasRendered,
       command: this.id,
       bin: this.config?.bin,
-      signal: this.interrupt?.interruptedBy(),
+      signal: this.session.interruptedBy,
     });
-    process.exitCode = described.exitCode;
-    if (described.quiet) return;
-    const jsonOut = this.json && !this.rendered;
-    if (jsonOut) process.stdout.write(`${JSON.stringify({ error: described.error })}\n`);
-    if (!jsonOut || described.stack !== undefined) {
-      process.stderr.write(formatError(described, createColors(shouldColor(process.stderr, process.env))));
-    }
   }
 
   protected override async finally(error: Error | undefined): Promise<void> {
-    this.interrupt?.dispose();
+    this.session.end();
     await super.finally(error);
   }
 }

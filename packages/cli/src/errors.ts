@@ -1,14 +1,13 @@
 import { inspect } from 'node:util';
-import { Errors } from '@oclif/core';
 import { ExitCode, isReynaError } from '@reyna/core/errors';
-import type { Colors } from './colors.js';
+import { Errors } from './_oclif.js';
+import { type Colors, createColors, shouldColor } from './colors.js';
+import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
 
 export const REPORT_URL = 'https://github.com/reyna-dev/reyna/issues';
 export const BUG_HINT = `This is a bug in reyna; please report it at ${REPORT_URL}`;
 
-import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './context.js';
-
-export { EXIT_INTERRUPTED, EXIT_TERMINATED } from './context.js';
+export { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
 
 /** The wire shape of an error, the same the studio server answers with. */
 export interface ErrorPayload {
@@ -90,4 +89,23 @@ export function formatError(described: DescribedError, colors: Colors): string {
   const lines = [`${colors.red(colors.bold('Error:'))} ${error.message}`];
   if (error.hint) lines.push(`${colors.dim('Hint:')} ${error.hint}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What a command does with an error it ends on: sets the exit code and prints it, as one JSON document on stdout
+ * with `--json` (unless the result was printed already), else as Error/Hint lines on stderr, and a bug's stack
+ * either way.
+ */
+export function reportError(
+  error: unknown,
+  run: { json: boolean; rendered: boolean; command?: string; bin?: string; signal?: NodeJS.Signals },
+): void {
+  const described = describeError(error, { command: run.command, bin: run.bin, signal: run.signal });
+  process.exitCode = described.exitCode;
+  if (described.quiet) return;
+  const jsonOut = run.json && !run.rendered;
+  if (jsonOut) process.stdout.write(`${JSON.stringify({ error: described.error })}\n`);
+  if (!jsonOut || described.stack !== undefined) {
+    process.stderr.write(formatError(described, createColors(shouldColor(process.stderr, process.env))));
+  }
 }

@@ -4,9 +4,8 @@
 // `--server`, `--token`, `--yes`); everything else (the listr2 progress on a terminal or the plain lines,
 // --dry-run, the transfer tuning flags, --help) goes to commands/push.ts. The JSON, the errors, the exit codes
 // and Ctrl-C are those of the command.
-import { createColors, shouldColor } from './colors.js';
-import { createLogger, interruptible } from './context.js';
 import { envName, isTruthy } from './flags.js';
+import { Session } from './session.js';
 
 export interface PushArgs {
   server?: string;
@@ -42,29 +41,26 @@ export function parsePushArgs(argv: readonly string[], env: Record<string, strin
 /** Runs `push` and prints its JSON document as the command does; errors as the base command renders them. */
 export async function runPush(args: PushArgs): Promise<void> {
   const { push } = await import('@reyna/core/sync');
-  const logger = createLogger(process.stderr, createColors(shouldColor(process.stderr, process.env)), process.env);
-  const interrupt = interruptible(logger);
+  const session = new Session(() => true);
   try {
     const result = await push({
-      cwd: process.cwd(),
-      env: process.env,
-      signal: interrupt.signal,
-      logger,
+      ...session.context(),
       server: args.server,
       token: args.token,
       message: args.message,
     });
     const { files: _files, ...plan } = result.plan;
-    process.stdout.write(`${JSON.stringify({ ...result, plan })}\n`);
+    session.render({ ...result, plan }, () => {});
   } catch (error) {
-    const { describeError, formatError } = await import('./errors.js');
-    const described = describeError(error, { command: 'push', bin: 'reyna', signal: interrupt.interruptedBy() });
-    process.exitCode = described.exitCode;
-    if (described.quiet) return;
-    process.stdout.write(`${JSON.stringify({ error: described.error })}\n`);
-    if (described.stack !== undefined)
-      process.stderr.write(formatError(described, createColors(shouldColor(process.stderr, process.env))));
+    const { reportError } = await import('./errors.js');
+    reportError(error, {
+      json: true,
+      rendered: session.hasRendered,
+      command: 'push',
+      bin: 'reyna',
+      signal: session.interruptedBy,
+    });
   } finally {
-    interrupt.dispose();
+    session.end();
   }
 }

@@ -42,11 +42,7 @@ export async function runStatus(args: StatusArgs): Promise<void> {
     }
   } catch (error) {
     // Only a failing status pays for the error module (it knows oclif's errors too).
-    const { describeError, formatError } = await import('./errors.js');
-    const described = describeError(error, { command: 'status', bin: 'reyna' });
-    process.exitCode = described.exitCode;
-    if (args.json) process.stdout.write(`${JSON.stringify({ error: described.error })}\n`);
-    if (!args.json || described.stack !== undefined)
-      process.stderr.write(formatError(described, createColors(shouldColor(process.stderr, process.env))));
+    const { reportError } = await import('./errors.js');
+    reportError(error, { json: args.json, rendered: false, command: 'status', bin: 'reyna' });
   }
 }

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import type { CloudflareSettings, StudioSettings, TargetName } from '@reyna/core';
+import { Flags } from './_oclif.js';
 import { flag } from './flags.js';
 
 /** Flags every deploy-related command takes: where, and as whom on Cloudflare. */

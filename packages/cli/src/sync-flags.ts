@@ -1,6 +1,6 @@
-import { Flags } from '@oclif/core';
 import type { SyncOptions, SyncStep, TransferProgress, TransferSummary } from '@reyna/core/sync';
 import type { ListrTask } from 'listr2';
+import { Flags } from './_oclif.js';
 import { flag } from './flags.js';
 
 /** Flags of every command that talks to the studio server. */

@@ -149,9 +149,10 @@ describe('the fast path', () => {
     },
   );
 
-  it('would notice: the tracer sees oclif load for a command', async () => {
+  it('would notice: the tracer sees oclif load for a command, as the one bundled file', async () => {
     const loaded = await loads(['doctor', '--help']);
-    expect(loaded.some((line) => line.includes('/@oclif/core/'))).toBe(true);
+    expect(loaded).toContain(`cjs ${join(cli, 'dist', '_oclif.cjs')}`);
+    expect(loaded.filter((line) => line.includes('/@oclif/core/'))).toEqual([]);
   });
 
   it('reyna build, off a terminal, loads neither zod (reyna.json is checked without it) nor listr2', async () => {
@@ -192,6 +193,86 @@ describe('the fast path', () => {
     // The thread was started (it loads Vite), and the process did not stay for it to finish.
     expect(readFileSync(file, 'utf8')).toContain('/core/dist/build/_client-thread.js');
     expect(performance.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('reyna build without oclif', () => {
+  /** An app whose build is a shell command: the whole build path runs, in a few milliseconds. */
+  function app(name: string, config: Record<string, unknown> = {}): string {
+    const dir = join(home, name);
+    mkdirSync(dir, { recursive: true });
+    const command = "mkdir -p dist/client dist/worker && echo 'export default {}' > dist/worker/index.js";
+    writeFileSync(join(dir, 'reyna.json'), JSON.stringify({ name, build: { command }, ...config }));
+    return dir;
+  }
+  /** `reyna build …` in dir with the fast path and through oclif, and what the fast one loaded. */
+  async function both(dir: string, args: string[], env: Record<string, string> = {}) {
+    const file = join(home, `trace-fast-build-${Date.now()}-${Math.random()}.txt`);
+    const run = (extra: Record<string, string>, node: string[] = []) =>
+      finish(
+        spawn(process.execPath, [...node, bin, 'build', ...args], {
+          cwd: dir,
+          env: environment({ ...env, ...extra }),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+    const fast = await run({ REYNA_TRACE_FILE: file }, ['--import', tracer]);
+    const slow = await run({ REYNA_NO_FAST_PATH: '1' });
+    const loaded = readFileSync(file, 'utf8');
+    // What differs from one build to the next: its id, its times, its place.
+    const same = (text: string) =>
+      text
+        .replace(/\d{8}-\d{6}-[0-9a-f]{6}/g, '<id>')
+        .replace(/"(durationMs|install|typecheck|client|worker|check)":\d+/g, '"$1":0')
+        .replace(/\d+ ms/g, '0 ms');
+    return {
+      fast: { ...fast, stdout: same(fast.stdout), stderr: same(fast.stderr) },
+      slow: { ...slow, stdout: same(slow.stdout), stderr: same(slow.stderr) },
+      loaded,
+    };
+  }
+  const OCLIF = /\/@oclif\/core\/|\/dist\/_oclif\.cjs/;
+
+  it('prints what the oclif command prints, loading no oclif', async () => {
+    const dir = app('fast-app');
+    for (const args of [[], ['--json'], ['--no-typecheck', '--plan', 'paid', '-y'], ['--plan=free', '--no-install']]) {
+      const { fast, slow, loaded } = await both(dir, args);
+      expect(fast.code, fast.stderr).toBe(0);
+      expect(fast).toEqual(slow);
+      expect(loaded).not.toMatch(OCLIF);
+      expect(loaded).toContain('/cli/dist/fast-build.js');
+    }
+    const { fast } = await both(dir, ['--json'], { REYNA_PLAN: 'paid' });
+    expect(JSON.parse(fast.stdout).report.plan).toBe('paid');
+  });
+
+  it('fails as the oclif command fails: the same message, document and exit code', async () => {
+    const dir = join(home, 'not-an-app');
+    mkdirSync(dir, { recursive: true });
+    for (const args of [[], ['--json']]) {
+      const { fast, slow, loaded } = await both(dir, args);
+      expect(fast.code).toBe(1);
+      expect(fast).toEqual(slow);
+      expect(fast.stdout + fast.stderr).toContain('has no reyna.json');
+      // The error module knows oclif's errors: a failed build may load oclif to print its error.
+      expect(loaded).toContain('/cli/dist/fast-build.js');
+    }
+  });
+
+  it('leaves to oclif what it does not parse: help, other flags, bad values, their env twins', async () => {
+    const dir = app('slow-app');
+    for (const [args, env] of [
+      [['--help'], {}],
+      [['--plan', 'huge'], {}],
+      [['--json', '--json'], {}],
+      [['extra'], {}],
+      [[], { REYNA_PLAN: 'huge' }],
+      [[], { REYNA_CONCURRENCY: 'x' }],
+    ] as [string[], Record<string, string>][]) {
+      const { fast, slow, loaded } = await both(dir, args, env);
+      expect(fast).toEqual(slow);
+      expect(loaded, args.join(' ')).toMatch(OCLIF);
+    }
   });
 });
 

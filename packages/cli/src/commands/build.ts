@@ -1,18 +1,11 @@
 import { relative } from 'node:path';
-import { Flags } from '@oclif/core';
 // Subpaths, not the package root: this command loads only the build code, and `reyna build` starts sooner.
-import {
-  type BuildAllEntry,
-  type BuildResult,
-  type BuildStep,
-  buildAll,
-  buildApp,
-  findApps,
-  formatBytes,
-} from '@reyna/core/build';
+import { type BuildAllEntry, buildAll, findApps, formatBytes } from '@reyna/core/build';
 import type { DockerStep } from '@reyna/core/build/docker';
 import { ReynaError } from '@reyna/core/errors';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
+import { buildLocally, summarise } from '../build-local.js';
 import { flag } from '../flags.js';
 import { stepTasks } from '../progress.js';
 
@@ -100,57 +93,12 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
     });
     running.then(steps.finish, steps.fail);
     await Promise.allSettled([this.tasks(steps.tasks)]);
-    return this.summarise(await running);
+    return summarise(this.session, await running);
   }
 
-  private async buildOneLocally() {
-    const ctx = this.context();
-    const steps = stepTasks<BuildStep>([
-      { id: 'install', title: 'Dependencies' },
-      { id: 'typecheck', title: 'Type check' },
-      { id: 'client', title: 'Client (Vite)' },
-      { id: 'worker', title: 'Worker (esbuild)' },
-      { id: 'check', title: 'Limits' },
-    ]);
-    const live = process.stdout.isTTY === true && !this.json;
-    const running = buildApp(ctx, {
-      typecheck: this.flags.typecheck,
-      install: this.flags.install,
-      plan: this.flags.plan,
-      onStep: steps.onStep,
-      // Off a terminal the log streams as it comes; on one the progress display owns the screen.
-      onLog: live || this.json ? undefined : (line) => process.stderr.write(`${this.colors.dim(line)}\n`),
-    });
-    running.then(steps.finish, steps.fail);
-    await Promise.allSettled([this.tasks(steps.tasks)]);
-    return this.summarise(await running);
-  }
-
-  private summarise(result: BuildResult) {
-    const { report } = result;
-    return this.render(
-      {
-        id: result.id,
-        app: result.name,
-        outDir: result.outDir,
-        logFile: result.logFile,
-        report,
-        record: result.record,
-      },
-      () => {
-        const c = this.colors;
-        const out = relative(process.cwd(), result.outDir) || '.';
-        const assets = report.files.filter((f) => f.path.startsWith('client/'));
-        const assetBytes = assets.reduce((sum, f) => sum + f.size, 0);
-        this.log(`${c.green('✔')} Built ${c.bold(result.name)} into ${out}/ in ${report.durationMs} ms`);
-        this.log(`  client  ${assets.length} files, ${formatBytes(assetBytes)}`);
-        this.log(
-          `  worker  ${formatBytes(report.worker.rawBytes)} (${formatBytes(report.worker.gzipBytes)} gzip, limit ${formatBytes(report.limits.workerGzipBytes)} on ${report.plan})`,
-        );
-        this.log(c.dim(`  log     ${relative(process.cwd(), result.logFile)}`));
-        if (result.record?.recorded) this.log(c.dim(`  record  build ${result.record.buildId} on the studio server`));
-      },
-    );
+  private buildOneLocally() {
+    const { typecheck, install, plan } = this.flags;
+    return buildLocally(this.session, { typecheck, install, plan });
   }
 
   private async buildAll() {

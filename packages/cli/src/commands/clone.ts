@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { Args } from '@oclif/core';
+import { Args } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';
 

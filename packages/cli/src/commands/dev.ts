@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { emitKeypressEvents } from 'node:readline';
-import { Flags } from '@oclif/core';
 // The dev subpath, not the package root: the root loads every feature (zod, the Cloudflare SDK, …) first.
 import { startDev } from '@reyna/core/dev';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 

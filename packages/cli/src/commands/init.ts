@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { Args, Flags } from '@oclif/core';
 import { checkAppName, type InitResult, type InitStep, initApp, listBuiltinTemplates, ReynaError } from '@reyna/core';
+import { Args, Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { builtinTemplatesDir } from '../paths.js';

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';

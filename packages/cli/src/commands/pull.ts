@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import type { PullResult } from '@reyna/core/sync';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { summaryLine, syncOptions, transferFlags, withSteps } from '../sync-flags.js';

@@ -1,5 +1,5 @@
-import { Args, Flags } from '@oclif/core';
 import { rollbackDeploy } from '@reyna/core';
+import { Args, Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { cloudflareSettings, studioSettings, targetFlags } from '../shared-deploy-flags.js';

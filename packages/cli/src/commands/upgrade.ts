@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { abortUpgrade, continueUpgrade, type UpgradeAction, type UpgradePlan, upgradeApp } from '@reyna/core';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { builtinTemplatesDir } from '../paths.js';

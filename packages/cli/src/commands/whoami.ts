@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
 import { whoami } from '@reyna/core';
+import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { flag } from '../flags.js';
 import { studioOptions } from '../sync-flags.js';

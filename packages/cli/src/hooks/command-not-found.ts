@@ -1,4 +1,4 @@
-import type { Hook } from '@oclif/core';
+import type { Hook } from '../_oclif.js';
 import { createColors, shouldColor } from '../colors.js';
 import type { DescribedError } from '../errors.js';
 import { formatError } from '../errors.js';
@@ -36,7 +36,7 @@ const hook: Hook<'command_not_found'> = async function (options) {
   const { config, id, argv = [] } = options;
   const [first, ...rest] = id.split(':');
   if (first === 'help') {
-    const { loadHelpClass } = await import('@oclif/core');
+    const { loadHelpClass } = await import('../_oclif.js');
     const Help = await loadHelpClass(config);
     await new Help(config, config.pjson.oclif.helpOptions).showHelp([...rest, ...argv]);
     return;

@@ -16,7 +16,7 @@ export function runtimeOutput(logger: Logger) {
   let held: string[] | undefined;
   let ended: Promise<unknown> = Promise.resolve();
   return {
-    /** Miniflare's `handleRuntimeStdio`: called with the streams of each workerd process it starts. */
+    /** Called with the output streams of each workerd process dev starts. */
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       createInterface(stdout).on('line', (line) => logger.info(line));
       createInterface(stderr).on('line', (line) => {

@@ -1,23 +1,22 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
-import type { BuildContext, Message } from 'esbuild';
-import type { Miniflare } from 'miniflare';
+import type { Message } from 'esbuild';
 import type { Plugin, ViteDevServer } from 'vite';
-import { requireEsbuild, requireMiniflare } from '../_require.js';
+import { requireEsbuild } from '../_require.js';
 import { readConfig } from '../config.js';
 import type { Context } from '../context.js';
 import { ReynaError } from '../errors.js';
 import { injectHtml } from '../inject/index.js';
-import { forward } from './_bridge.js';
-import { HOST_MODULE, hostModule, PROBE_HEADER, startFailure, WORKER_HEADER } from './_host.js';
+import { ask, proxy } from './_bridge.js';
+import { hostModule, PROBE_HEADER, startFailure, WORKER_HEADER } from './_host.js';
 import { runtimeOutput } from './_runtime.js';
 import { workerBuildOptions } from './_worker.js';
+import { CODE_HEADER, startWorkerd, type Workerd } from './_workerd.js';
 
 export interface DevOptions {
   /** App directory, relative to ctx.cwd. */
@@ -75,18 +74,16 @@ function formatMessage(message: Message, dir: string): string {
 
 interface Session {
   vite: ViteDevServer;
-  mf: Miniflare;
-  /** Sends a request to the Worker version now serving. */
-  dispatch(url: string, init: RequestInit): Promise<Response>;
-  worker: BuildContext;
+  /** Passes a request on to the Worker version now serving. */
+  dispatch(req: IncomingMessage, res: ServerResponse): Promise<void>;
   appId: string;
   dispose(): Promise<void>;
 }
 
 /**
- * Starts `reyna dev`: one URL where `/api/*` goes to the app's Worker in workerd (Miniflare) with the same
- * bindings as production (APP_ID, ASSETS) and everything else to Vite with HMR. Worker edits are rebuilt and
- * swapped in without dropping a request; a compile error is reported and the last good Worker keeps serving.
+ * Starts `reyna dev`: one URL where `/api/*` goes to the app's Worker in workerd with the same bindings as
+ * production (APP_ID, ASSETS) and everything else to Vite with HMR. Worker edits are rebuilt and swapped in
+ * without dropping a request; a compile error is reported and the last good Worker keeps serving.
  */
 export async function startDev(ctx: Context, options: DevOptions = {}): Promise<DevServer> {
   const started = performance.now();
@@ -97,9 +94,8 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
   };
   const http: Server = createHttpServer();
   let session: Session | undefined;
-  // What the user sees, and where this process reaches its own server (an any-address is no place to connect to).
+  // What the user sees (an any-address is no place to connect to).
   let origin = '';
-  let loopback = '';
   let networkUrls: string[] = [];
   // Requests wait while a new Worker is being swapped in, so none is dropped.
   let swapping: Promise<void> = Promise.resolve();
@@ -108,27 +104,50 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     const config = await readConfig(dir);
     const appId = options.appId ?? config.appId ?? `dev-${config.name}`;
     const entry = join(dir, config.build?.worker ?? 'worker/index.ts');
-    // What is ready last is workerd, a process of its own that takes ~0.3-0.5 s to start: so the Worker's first
-    // compile (in esbuild's process) and Miniflare's load come first, then workerd starts, and Vite loads and starts
-    // on this thread while it does. Both CommonJS packages are required, not imported: Node's ESM loader scans
-    // Miniflare's 3.8 MB for its exports first, which costs ~0.4 s (see _require.ts).
+    const compatibilityDate = config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
+    // Each build is a version the host Worker loads (see _host.ts); `current` is the one requests go to.
+    const versions = new Map<string, string>();
+    let built = 0;
+    let current = '';
+    let vite: ViteDevServer | undefined;
+
+    // What workerd asks of this process, on a loopback port of its own: a version's code, and the ASSETS binding,
+    // which in dev is Vite (as production's is the CDN), whatever host the Worker names.
+    const callbacks = createHttpServer((req, res) => {
+      if (req.headers[CODE_HEADER] === '1') {
+        res.end(versions.get((req.url ?? '/').slice(1)) ?? '');
+        return;
+      }
+      if (!vite) {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('Vite is still starting\n');
+        return;
+      }
+      req.headers.host = callbacksHost;
+      vite.middlewares(req, res);
+    });
+    await new Promise<void>((ok, fail) => {
+      callbacks.once('error', fail);
+      callbacks.listen(0, '127.0.0.1', () => ok());
+    });
+    const callbacksHost = `127.0.0.1:${(callbacks.address() as AddressInfo).port}`;
+    const closeCallbacks = () => {
+      callbacks.closeAllConnections();
+      return new Promise((done) => callbacks.close(done));
+    };
+
+    // What is ready last is Vite (~0.3-0.5 s to load, on this thread): so workerd, a process of its own, starts
+    // first and the Worker's first compile runs in esbuild's process, both while Vite loads. esbuild is required,
+    // not imported: Node's ESM loader would scan it for its exports first (see _require.ts).
+    const output = runtimeOutput(ctx.logger);
+    output.starting();
+    const runtime = startWorkerd(
+      { hostModule: hostModule(compatibilityDate), compatibilityDate, appId, callbacks: callbacksHost },
+      { env: ctx.env, onStdio: output.handleRuntimeStdio },
+    );
+    // Awaited below: until then its failure must not count as unhandled.
+    runtime.catch(() => {});
     const esbuild = requireEsbuild();
     const worker = await esbuild.context(workerBuildOptions(entry, { minify: false, sourcemap: 'inline' }));
-    const envPlugin: Plugin = {
-      name: 'reyna:env',
-      transformIndexHtml: { order: 'post', handler: (html) => injectHtml(html, appId) },
-    };
-    const startVite = () =>
-      import('vite').then(({ createServer: createVite }) =>
-        createVite({
-          root: dir,
-          appType: 'spa',
-          clearScreen: false,
-          logLevel: 'warn',
-          server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
-          plugins: [envPlugin],
-        }),
-      );
     let inputs = new Set<string>();
     let failed = false;
 
@@ -143,82 +162,44 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
         return { error: message };
       }
     }
-
     const compiling = compile();
-    const { Miniflare } = requireMiniflare();
-    const first = await compiling;
+
+    const envPlugin: Plugin = {
+      name: 'reyna:env',
+      transformIndexHtml: { order: 'post', handler: (html) => injectHtml(html, appId) },
+    };
+    const viteStarting = import('vite').then(({ createServer: createVite }) =>
+      createVite({
+        root: dir,
+        appType: 'spa',
+        clearScreen: false,
+        logLevel: 'warn',
+        server: { middlewareMode: true, hmr: { server: http }, watch: { ignored: ['**/.reyna/**', '**/dist/**'] } },
+        plugins: [envPlugin],
+      }),
+    );
+    viteStarting.catch(() => {});
+
     const brokenWorker = (message: string) =>
       `export default { fetch() { return new Response(${JSON.stringify(`${message}\n`)}, { status: 500 }); } };`;
-    const output = runtimeOutput(ctx.logger);
-    const compatibilityDate = config.deploy?.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE;
-    // Each build is a version the host Worker loads (see _host.ts); `current` is the one requests go to.
-    const versions = new Map<string, string>();
-    let built = 0;
-    let current = '';
-    const miniflareOptions = {
-      modules: [
-        { type: 'ESModule' as const, path: join(dirname(entry), HOST_MODULE), contents: hostModule(compatibilityDate) },
-      ],
-      compatibilityDate,
-      bindings: { APP_ID: appId },
-      workerLoaders: { __REYNA_LOADER: {} },
-      serviceBindings: {
-        // In dev the static files are Vite's: the Worker's ASSETS binding asks Vite, as production asks the CDN.
-        ASSETS: async (request: { url: string; method: string; headers: Headers }) => {
-          const url = new URL(request.url);
-          return fetch(new URL(url.pathname + url.search, loopback), {
-            method: request.method,
-            headers: { ...Object.fromEntries(request.headers), 'x-reyna-assets': '1' },
-          }) as never;
-        },
-        __REYNA_CODE: async (request: { url: string }) =>
-          new Response(versions.get(new URL(request.url).pathname.slice(1)) ?? '') as never,
-      },
-      handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-        output.handleRuntimeStdio(stdout, stderr);
-        onSpawn?.();
-      },
-    };
-    // Miniflare calls handleRuntimeStdio as soon as it has spawned workerd.
-    let onSpawn: (() => void) | undefined;
     const failedToStart = (message: string) => brokenWorker(`The Worker failed to start:\n${message}`);
-    const launch = async (): Promise<{ mf?: Miniflare; message?: string }> => {
-      output.starting();
-      const started = new Miniflare(miniflareOptions);
-      try {
-        await started.ready;
-        output.started();
-        return { mf: started };
-      } catch (error) {
-        const message = await output.failed(error);
-        await started.dispose().catch(() => {});
-        return { message };
-      }
-    };
-    const spawned = new Promise<void>((done) => {
-      onSpawn = done;
-    });
-    const launching = launch();
-    // Vite starts once workerd has (or Miniflare failed before it could): before, it would hold up the spawn.
-    await Promise.race([spawned, launching]);
-    onSpawn = undefined;
-    const viteStarting = startVite();
-    // Awaited below, after the Worker's start: until then its failure must not count as unhandled.
-    viteStarting.catch(() => {});
-    const launched = await launching;
-    const { mf } = launched;
+    let workerd: Workerd | undefined;
+    let runtimeError = '';
+    try {
+      workerd = await runtime;
+      output.started();
+    } catch (error) {
+      runtimeError = await output.failed(error);
+    }
 
     /** Serves `code` from now on, if it starts; else says why and the version before keeps serving. */
-    const swapIn = async (code: string): Promise<string | undefined> => {
+    const swapIn = async (port: number, code: string): Promise<string | undefined> => {
       const version = String(++built);
       versions.set(version, code);
-      const probe = await (mf as Miniflare).dispatchFetch('http://reyna.dev/', {
-        headers: { [PROBE_HEADER]: version },
-      });
-      const text = await probe.text();
+      const probe = await ask(port, { [PROBE_HEADER]: version });
       if (probe.status !== 200) {
         versions.delete(version);
-        return startFailure(text);
+        return startFailure(probe.text);
       }
       const before = current;
       current = version;
@@ -226,30 +207,35 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       return undefined;
     };
 
+    const first = await compiling;
     let startError: string | undefined;
-    if (mf) {
+    if (workerd) {
+      const { port } = workerd;
       startError = await swapIn(
+        port,
         typeof first === 'string' ? first : brokenWorker(`The Worker does not compile:\n${first.error}`),
       );
       // Nothing good to fall back on: the reason is what /api answers until the next good save.
-      if (startError !== undefined) await swapIn(failedToStart(startError));
+      if (startError !== undefined) await swapIn(port, failedToStart(startError));
     }
-    const vite = await viteStarting.catch(async (error) => {
-      await Promise.allSettled([mf?.dispose(), worker.dispose()]);
+    vite = await viteStarting.catch(async (error) => {
+      await Promise.allSettled([workerd?.dispose(), worker.dispose(), closeCallbacks()]);
       throw error;
     });
-    if (!mf) {
-      await Promise.allSettled([vite.close(), worker.dispose()]);
-      throw new ReynaError('E_WORKERD_FAILED', `workerd did not start: ${launched.message}`, {
+    if (!workerd) {
+      await Promise.allSettled([vite.close(), worker.dispose(), closeCallbacks()]);
+      throw new ReynaError('E_WORKERD_FAILED', `workerd did not start: ${runtimeError}`, {
         hint: 'Run `reyna doctor`; if it shows nothing wrong, report this with the output above.',
       });
     }
+    const running = workerd;
+    const served = vite;
 
     const reportError = (message: string) => {
       failed = true;
       ctx.logger.warn(`Worker: ${message}`);
       emit({ type: 'worker-error', message });
-      vite.ws.send({ type: 'error', err: { message: `Worker: ${message}`, stack: '', plugin: 'reyna:worker' } });
+      served.ws.send({ type: 'error', err: { message: `Worker: ${message}`, stack: '', plugin: 'reyna:worker' } });
     };
     if (typeof first !== 'string') reportError(first.error);
     else if (startError !== undefined) reportError(`failed to start: ${startError}`);
@@ -262,19 +248,19 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
           const t = performance.now();
           const code = await compile();
           if (typeof code !== 'string') return reportError(code.error);
-          const failure = await swapIn(code);
+          const failure = await swapIn(running.port, code);
           if (failure !== undefined) return reportError(`failed to start: ${failure}`);
           const ms = Math.round(performance.now() - t);
           if (failed) {
             failed = false;
             // The overlay belongs to the failed build: a reload clears it.
-            vite.ws.send({ type: 'full-reload' });
+            served.ws.send({ type: 'full-reload' });
           }
           emit({ type: 'worker-reloaded', ms });
         })
         .catch((error: Error) => reportError(`could not be reloaded: ${error.message}`));
     };
-    vite.watcher.on('all', (_event, file) => {
+    served.watcher.on('all', (_event, file) => {
       const full = resolve(file);
       if (full === configFile) {
         restartSoon();
@@ -286,20 +272,14 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       timer = setTimeout(rebuild, options.debounceMs ?? 20);
     });
     return {
-      vite,
-      mf,
-      dispatch(url, init) {
-        const headers = new Headers(init.headers);
-        headers.delete(PROBE_HEADER);
-        headers.set(WORKER_HEADER, current);
-        return mf.dispatchFetch(url, { ...init, headers } as never) as unknown as Promise<Response>;
-      },
-      worker,
+      vite: served,
+      dispatch: (req, res) => proxy(req, res, running.port, { [WORKER_HEADER]: current }),
       appId,
       async dispose() {
         clearTimeout(timer);
         await swapping.catch(() => {});
-        await Promise.allSettled([vite.close(), mf.dispose(), worker.dispose()]);
+        await Promise.allSettled([served.close(), running.dispose(), worker.dispose()]);
+        await closeCallbacks();
       },
     };
   }
@@ -310,13 +290,12 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
       res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('reyna dev is restarting\n');
       return;
     }
-    const toVite = req.headers['x-reyna-assets'] === '1' || !isWorkerPath(req.url ?? '/');
-    if (toVite) {
+    if (!isWorkerPath(req.url ?? '/')) {
       current.vite.middlewares(req, res);
       return;
     }
     swapping
-      .then(() => forward(req, res, origin, (url, init) => current.dispatch(url, init)))
+      .then(() => current.dispatch(req, res))
       .catch((error: Error) => {
         if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
         res.end(`reyna dev: the Worker did not answer: ${error.message}\n`);
@@ -354,7 +333,6 @@ export async function startDev(ctx: Context, options: DevOptions = {}): Promise<
     const everywhere = address.address === '0.0.0.0' || address.address === '::';
     const bracket = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
     origin = `http://${everywhere ? 'localhost' : bracket(host as string)}:${address.port}`;
-    loopback = `http://${everywhere ? (address.address === '::' ? '[::1]' : '127.0.0.1') : bracket(host as string)}:${address.port}`;
     networkUrls = everywhere
       ? networkAddresses(address.address === '::').map((ip) => `http://${bracket(ip)}:${address.port}/`)
       : [];

@@ -1,5 +1,5 @@
-import { Args } from '@oclif/core';
 import { ExitCode, ReynaError } from '@reyna/core/errors';
+import { Args } from '../../_oclif.js';
 import { BaseCommand } from '../../base-command.js';
 import { studioFlags, syncOptions } from '../../sync-flags.js';
 

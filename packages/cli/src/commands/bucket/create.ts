@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core';
+import { Args } from '../../_oclif.js';
 import { BaseCommand } from '../../base-command.js';
 import { studioFlags, syncOptions } from '../../sync-flags.js';
 

@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core';
+import { Args, Flags } from '../../_oclif.js';
 import { BaseCommand } from '../../base-command.js';
 import { flag } from '../../flags.js';
 import { formatBytes, studioFlags, syncOptions } from '../../sync-flags.js';

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import { Flags } from '../../_oclif.js';
 import { BaseCommand } from '../../base-command.js';
 import { flag } from '../../flags.js';
 

@@ -1,5 +1,5 @@
-import { Args } from '@oclif/core';
 import { revokeServerToken } from '@reyna/core';
+import { Args } from '../../../_oclif.js';
 import { BaseCommand } from '../../../base-command.js';
 import { studioFlags, studioOptions } from '../../../sync-flags.js';
 
