@@ -120,6 +120,7 @@ async function fastStatus() {
   const args = parseStatusArgs(argv.slice(1), env);
   if (!args) return false;
   await runStatus(args);
+  exitWhenWritten();
   return true;
 }
 
@@ -129,5 +130,13 @@ async function fastPush() {
   const args = parsePushArgs(argv.slice(1), env);
   if (!args) return false;
   await runPush(args);
+  exitWhenWritten();
   return true;
+}
+
+// Once status or push has answered, all its work is done (the state and the hash cache are written before it
+// answers): what a natural exit would add is tearing down a heap holding 10,000-file manifests, ~20 ms. The exit
+// waits for stdout and stderr to take what was written to them.
+function exitWhenWritten() {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit()));
 }

@@ -304,9 +304,16 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     writeFileSync(join(b, 'b.txt'), 'from b');
     writeFileSync(join(b, 'x.txt'), 'b edits x');
     await ok(['push'], a);
+    rmSync(join(b, '.reyna/hash-cache.json'), { force: true });
     const lost = await run(['push'], b);
     expect(lost.code).toBe(1);
     expect(lost.json.error).toMatchObject({ code: 'E_PUSH_CONFLICT' });
+    // What the failed push hashed is kept for the next one.
+    expect(Object.keys(JSON.parse(read(b, '.reyna/hash-cache.json').toString()).entries).sort()).toEqual([
+      'b.txt',
+      'reyna.json',
+      'x.txt',
+    ]);
     expect(lost.json.error.hint).toMatch(/reyna pull/);
     expect(read(b, 'b.txt').toString()).toBe('from b');
     expect(read(b, 'x.txt').toString()).toBe('b edits x');

@@ -58,8 +58,11 @@ export interface ScanResult {
   hashed: number;
   hashedBytes: number;
   cached: number;
-  /** Settles once the hash cache is written (at once unless `deferSave`); it never rejects. */
-  saved: Promise<void>;
+  /**
+   * Writes the hash cache, when it would say something new; written already unless `deferSave`. Idempotent, and
+   * it never rejects.
+   */
+  save: () => Promise<void>;
 }
 
 /** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
@@ -92,7 +95,7 @@ export async function scanTree(
     ignore: IgnoreTest;
     cachePath?: string;
     concurrency?: number;
-    /** Write the hash cache on the event loop's next turn, not before answering: a push does it while it waits. */
+    /** Leave writing the hash cache to the caller (`save()`): a push does it while the server commits. */
     deferSave?: boolean;
   },
 ): Promise<ScanResult> {
@@ -198,7 +201,7 @@ export async function scanTree(
     dirs.some((d) => !knownDirs.has(d)) ||
     skipped.some((d) => !knownSkipped.has(d));
   const cachePath = options.cachePath;
-  const save = async () => {
+  const write = async () => {
     if (!cachePath || !stale) return;
     const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs, skipped };
     for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
@@ -207,13 +210,13 @@ export async function scanTree(
       // A cache that cannot be written only costs time on the next run.
     });
   };
-  let saved: Promise<void>;
-  if (options.deferSave) saved = new Promise<void>((resolve) => setImmediate(resolve)).then(save);
-  else {
-    await save();
-    saved = Promise.resolve();
-  }
-  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, saved };
+  let saving: Promise<void> | undefined;
+  const save = () => {
+    saving ??= write();
+    return saving;
+  };
+  if (!options.deferSave) await save();
+  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, save };
 }
 
 function readCache(path: string): CacheFile {

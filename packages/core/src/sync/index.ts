@@ -113,9 +113,23 @@ async function writeState(root: string, state: SyncState): Promise<void> {
   await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state)}\n`);
 }
 
-/** Records that this copy is now at `revision` of the app, whose manifest is `files`. */
-function writeSynced(root: string, appId: string, server: string, revision: string | null, files: Manifest) {
-  return writeState(root, { version: 1, appId, server, revision, files, syncedAt: new Date().toISOString() });
+/**
+ * Records that this copy is now at `revision` of the app, whose manifest is `files`. `filesJson`, when given, is
+ * `JSON.stringify(files)` made beforehand (a push makes it while the server commits).
+ */
+function writeSynced(
+  root: string,
+  appId: string,
+  server: string,
+  revision: string | null,
+  files: Manifest,
+  filesJson?: string,
+) {
+  const syncedAt = new Date().toISOString();
+  if (filesJson === undefined) return writeState(root, { version: 1, appId, server, revision, files, syncedAt });
+  // The keys in SyncState's order, as JSON.stringify of the whole state writes them.
+  const head = JSON.stringify({ version: 1, appId, server, revision }).slice(0, -1);
+  return writeFileAtomic(join(root, STATE_FILE), `${head},"files":${filesJson},"syncedAt":"${syncedAt}"}\n`);
 }
 
 interface Linked {
@@ -463,18 +477,32 @@ function conflict(appId: string, base: string | null, head: string | null): Reyn
 }
 
 /** Computes what a push sends: the tree's manifest, what changed since the last sync, and what the server lacks. */
-export async function planPush(options: SyncOptions & { message?: string }): Promise<PushPlan & { linked: Linked }> {
+export async function planPush(options: SyncOptions & { message?: string }): Promise<PushPlan & PushWork> {
   const linked = await openLinked(options);
-  const [local, app] = await Promise.all([
-    timed(
-      options,
-      'scan',
-      // The hash cache is written while the server answers below.
-      () => scan(linked.root, true),
-      (s) => `${s.files.size} files, ${s.hashed} read`,
-    ),
-    linked.api.getApp(linked.appId),
-  ]);
+  // The request first, so it travels while the tree is walked.
+  const head = linked.api.getApp(linked.appId);
+  head.catch(() => {}); // awaited below
+  // The hash cache is written later, while the push waits on the server; now, when planning fails.
+  const local = await timed(
+    options,
+    'scan',
+    () => scan(linked.root, true),
+    (s) => `${s.files.size} files, ${s.hashed} read`,
+  );
+  try {
+    return await planFromScan(options, linked, local, await head);
+  } catch (error) {
+    await local.save();
+    throw error;
+  }
+}
+
+async function planFromScan(
+  options: SyncOptions & { message?: string },
+  linked: Linked,
+  local: ScanResult,
+  app: App,
+): Promise<PushPlan & PushWork> {
   const files = toManifest(local.files);
   const changes = diffManifests(linked.base, files);
   // The last-synced revision's paths passed every rule on the server already: with no new path, nothing to check.
@@ -498,17 +526,23 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
     const f = files[path] as Manifest[string];
     if (!candidates.has(f.sha256)) candidates.set(f.sha256, { path, sha256: f.sha256, size: f.size });
   }
-  const missing = await timed(
+  const asking = timed(
     options,
     'compare',
     () => (candidates.size > 0 ? linked.api.missing([...candidates.keys()]) : Promise.resolve([])),
     (m) => `${changedCount} changed, ${m.length} to send`,
   );
+  asking.catch(() => {}); // awaited below
+  // The commit's digest of the tree, made while the question travels.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const digest = commit && linked.baseRevision !== null ? manifestDigest(files) : undefined;
+  const missing = await asking;
   const upload = missing.map((sha) => candidates.get(sha) as { path: string; sha256: string; size: number });
   upload.sort((a, b) => (a.path < b.path ? -1 : 1));
-  await local.saved;
   return {
     linked,
+    saveCache: local.save,
+    digest,
     appId: linked.appId,
     server: linked.api.server,
     parent: linked.baseRevision,
@@ -521,16 +555,25 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   };
 }
 
+/** What a push plan carries for applyPush beyond the plain data. */
+interface PushWork {
+  linked: Linked;
+  /** Writes the scan's hash cache (once); left until the push waits on the server. */
+  saveCache: () => Promise<void>;
+  /** manifestDigest of `files`, for a commit on a parent. */
+  digest: string | undefined;
+}
+
 /**
  * Sends what the plan says the server lacks, then commits the manifest on top of the last-synced revision. An
  * interrupted push leaves only uploaded blobs (no revision), and the next one sends only what is still missing.
  */
 export async function applyPush(
-  plan: PushPlan & { linked: Linked },
+  plan: PushPlan & PushWork,
   options: SyncOptions,
   started = performance.now(),
 ): Promise<PushResult> {
-  const { linked } = plan;
+  const { linked, saveCache, digest } = plan;
   const outgoing = plan.upload.map((u) => ({
     ...u,
     name: u.path,
@@ -538,28 +581,44 @@ export async function applyPush(
   }));
   options.onStep?.('upload', outgoing.length > 0 ? 'start' : 'skip');
   const uploading = outgoing.length > 0 ? uploadBlobs(linked.api, outgoing, options) : Promise.resolve(0);
-  uploading.catch(() => {}); // awaited below, after the digest
-  // The commit's digest of the tree, computed while the upload travels (its requests go out first).
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  const digest = plan.commit && plan.parent !== null ? manifestDigest(plan.files) : undefined;
-  const bytesSent = await uploading;
-  if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
+  uploading.catch(() => {}); // awaited below
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
   let revision = plan.parent;
-  if (plan.commit) {
-    options.onStep?.('commit', 'start');
-    try {
-      revision = (await commitPlan(linked, plan, digest)).id;
-    } catch (error) {
-      if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
-        const head = (error.details?.head as string | undefined) ?? null;
-        throw conflict(plan.appId, plan.parent, head);
-      }
-      throw error;
+  let bytesSent = 0;
+  try {
+    // The hash cache is written while the upload travels (its requests go out first): a push killed during it
+    // then hashes nothing again.
+    if (outgoing.length > 0) {
+      await nextTurn();
+      await saveCache();
     }
-    options.onStep?.('commit', 'done', revision ?? undefined);
-    await writeSynced(linked.root, plan.appId, plan.server, revision, plan.files);
-  } else options.onStep?.('commit', 'skip');
-  const { linked: _linked, ...plain } = plan;
+    bytesSent = await uploading;
+    if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
+    if (plan.commit) {
+      options.onStep?.('commit', 'start');
+      const committing = commitPlan(linked, plan, digest);
+      committing.catch(() => {}); // awaited below
+      // What is left to write is made while the server commits: the hash cache (if not yet), the state's manifest.
+      await nextTurn();
+      await saveCache();
+      const filesJson = JSON.stringify(plan.files);
+      try {
+        revision = (await committing).id;
+      } catch (error) {
+        if (error instanceof ReynaError && error.code === 'E_HEAD_MOVED') {
+          const head = (error.details?.head as string | undefined) ?? null;
+          throw conflict(plan.appId, plan.parent, head);
+        }
+        throw error;
+      }
+      options.onStep?.('commit', 'done', revision ?? undefined);
+      await writeSynced(linked.root, plan.appId, plan.server, revision, plan.files, filesJson);
+    } else options.onStep?.('commit', 'skip');
+  } finally {
+    // Also when the push fails: the hashes are right whatever the server said, and the next push needs them.
+    await saveCache();
+  }
+  const { linked: _linked, saveCache: _saveCache, digest: _digest, ...plain } = plan;
   return {
     plan: plain,
     revision,
@@ -607,7 +666,8 @@ export async function push(options: SyncOptions & { message?: string; dryRun?: b
   const started = performance.now();
   const plan = await planPush(options);
   if (options.dryRun) {
-    const { linked: _linked, ...plain } = plan;
+    await plan.saveCache();
+    const { linked: _linked, saveCache: _saveCache, digest: _digest, ...plain } = plan;
     const wouldSend = plan.upload.reduce((sum, u) => sum + u.size, 0);
     return {
       plan: plain,
