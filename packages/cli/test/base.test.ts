@@ -190,8 +190,11 @@ describe('the fast path', () => {
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('huge');
-    // The thread was started (it loads Vite), and the process did not stay for it to finish.
-    expect(readFileSync(file, 'utf8')).toContain('/core/dist/build/_client-thread.js');
+    // The thread was started (prepare.js starts it to load Vite), and the process did not stay for it to finish.
+    // Whether the thread got as far as loading its own module before the exit depends on the machine's load.
+    const trace = readFileSync(file, 'utf8');
+    expect(trace).toContain('/core/dist/build/prepare.js');
+    expect(trace).toContain('node:worker_threads');
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 });
