@@ -67,10 +67,18 @@ beforeAll(async () => {
   token = server.info.ownerToken as string;
 }, 60_000);
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // SIGTERM, so a server stops its workerd too; SIGKILL only for one that does not end in time.
+  await Promise.all(
+    children.map(async (c) => {
+      const stopping = stop(c);
+      const late = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await stopping;
+      clearTimeout(late);
+    }),
+  );
   rmSync(scratch, { recursive: true, force: true });
   rmSync(home, { recursive: true, force: true });
-});
+}, 30_000);
 
 async function createApp(name: string): Promise<string> {
   const res = await fetch(`${server.info.url}/v1/apps`, {
