@@ -2,12 +2,14 @@
 // free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token,
 // and token list / revoke.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { applyLocalDeploy, makeContext, planLocalDeploy } from '@reyna/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, reyna } from '../../cli/test/_reyna.js';
 import { need } from '../../cli/test/_services.js';
+import { settleWorkerd } from './_edge.js';
 
 const built = need(
   'the built reyna CLI',
@@ -24,8 +26,9 @@ interface Started {
   stderr: () => string;
 }
 
-function start(): Promise<Started> {
-  const child = spawn(process.execPath, [bin, 'server', 'start', '--port', '0', '--data-dir', dataDir, '--json'], {
+function start(dir = dataDir, extra: string[] = []): Promise<Started> {
+  const args = [bin, 'server', 'start', '--port', '0', '--data-dir', dir, '--json', ...extra];
+  const child = spawn(process.execPath, args, {
     env: cleanEnv(home),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -45,6 +48,16 @@ function start(): Promise<Started> {
     });
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${stderr}`)));
   });
+}
+
+/** Whether process `pid` runs (a zombie, dead but not yet reaped, does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** SIGTERM; resolves with the exit code, or the signal's name when the process died of a signal. */
@@ -153,6 +166,56 @@ describe.runIf(built)('reyna server start (the real binary)', () => {
     await stop(second.child);
     // Two server starts and a dozen CLI runs: slow on a loaded machine.
   }, 120_000);
+
+  it.runIf(process.platform === 'linux')(
+    'a killed server leaves its workerd running; the next start on its data dir stops it',
+    async () => {
+      const dir = join(home, 'killed');
+      const first = await start(dir, ['--edge-port', '0']);
+      const { url, ownerToken } = first.info;
+      const token = ownerToken as string;
+      const app = (await (
+        await fetch(`${url}/v1/apps`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          body: JSON.stringify({ name: 'orphan' }),
+        })
+      ).json()) as { id: string };
+      const build = join(home, 'killed-build');
+      mkdirSync(join(build, 'worker'), { recursive: true });
+      writeFileSync(join(build, 'worker/index.js'), 'export default { fetch: () => new Response("hi") };\n');
+      mkdirSync(join(build, 'client'), { recursive: true });
+      writeFileSync(join(build, 'client/index.html'), '<!doctype html><title>t</title>');
+      const ctx = makeContext({ cwd: home });
+      const connection = { server: url, token };
+      const plan = await planLocalDeploy(ctx, { dir: build, appId: app.id, appName: 'orphan' }, connection);
+      await applyLocalDeploy(ctx, plan, connection);
+      const [runtime] = await settleWorkerd(first.child.pid as number, 1);
+      const exited = new Promise((resolve) => first.child.once('exit', resolve));
+      first.child.kill('SIGKILL');
+      await exited;
+      // Nobody stops it: it keeps running without its server.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(running(runtime as number)).toBe(true);
+      const second = await start(dir, ['--edge-port', '0']);
+      try {
+        for (const until = Date.now() + 5000; running(runtime as number) && Date.now() < until; )
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(running(runtime as number)).toBe(false);
+        expect(second.stderr()).toContain('stopped workerd processes that a killed server on this data dir left');
+        // The new server runs the app in a workerd of its own.
+        const [next] = await settleWorkerd(second.child.pid as number, 1);
+        // SIGTERM stops it cleanly (exit 0, not Miniflare's own exit on the signal): its workerd goes with it,
+        // and nothing is left for the next start to do.
+        expect(await stop(second.child)).toBe(0);
+        expect(running(next as number)).toBe(false);
+        expect(existsSync(join(dir, 'edge', 'runtimes.json'))).toBe(false);
+      } finally {
+        if (second.child.exitCode === null) second.child.kill('SIGKILL');
+      }
+    },
+    120_000,
+  );
 
   it('refuses a bad port with a usage error', async () => {
     const r = await reyna(['server', 'start', '--port', '70000'], { cwd: home, home });

@@ -23,6 +23,7 @@ import { ApiError } from '../errors.js';
 import type { ServerLogger } from '../server.js';
 import { AppAssets } from './_assets.js';
 import { forward, requestHeaders, send } from './_forward.js';
+import { forgetRuntimes, reapRuntimes, recordRuntimes } from './_reaper.js';
 import { type EdgeAppState, type EdgeRecord, type EdgeState, readState, writeState } from './_state.js';
 import { type EdgeVersionSpec, materialise, modulesDir, readVersion, versionDir } from './_versions.js';
 
@@ -76,6 +77,24 @@ class StartFailure extends Error {
   }
 }
 
+/**
+ * Miniflare answers SIGINT and SIGTERM by killing workerd and exiting at once (130/143), which would cut short the
+ * server's own shutdown: the requests in flight, the store's close, this edge's close. Where the process handles
+ * the signal itself (the `reyna server start` command, the `reyna-server` bin), Miniflare's listener is taken off;
+ * its exit hook stays, so workerd still goes with the process however it ends.
+ */
+function leaveSignalsToOwner() {
+  for (const [signal, name] of [
+    ['SIGINT', 'onSignalInt'],
+    ['SIGTERM', 'onSignalTerm'],
+  ] as const) {
+    const listeners = process.listeners(signal);
+    const theirs = listeners.filter((listener) => listener.name === name);
+    if (theirs.length > 0 && listeners.length > theirs.length)
+      for (const listener of theirs) process.off(signal, listener);
+  }
+}
+
 /** Parses `<label>.localhost[:port]`. */
 export function hostLabel(host: string | undefined): string | undefined {
   const m = /^([a-z0-9](?:[a-z0-9-]{0,62}))\.localhost\.?(?::\d+)?$/.exec((host ?? '').toLowerCase());
@@ -107,6 +126,9 @@ export class Edge {
   /** Loads what was deployed before, serves it, and listens. An app whose Worker no longer starts is left out. */
   static async start(options: EdgeOptions): Promise<Edge> {
     const edge = new Edge(options, await readState(join(options.dir, 'state.json')));
+    const reaped = reapRuntimes(options.dir);
+    if (reaped.length > 0)
+      edge.log.warn({ pids: reaped }, 'stopped workerd processes that a killed server on this data dir left running');
     try {
       const wanted = new Map<string, string>();
       for (const a of Object.values(edge.state.apps)) if (a.active) wanted.set(a.appId, a.active);
@@ -200,7 +222,8 @@ export class Edge {
     const all = [...this.retiring, this.current];
     this.current = { mf: undefined, apps: new Map(), inflight: 0 };
     this.retiring.clear();
-    await Promise.allSettled(all.map((g) => g.mf?.dispose()));
+    const stopped = await Promise.allSettled(all.map((g) => g.mf?.dispose()));
+    if (stopped.every((s) => s.status === 'fulfilled')) forgetRuntimes(this.options.dir);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -308,12 +331,17 @@ export class Edge {
         workerOptions(appId, versionDir(this.options.dir, s.versionId), s.spec, s.assets),
       ),
     });
+    leaveSignalsToOwner();
     try {
       await mf.ready;
     } catch (error) {
       await mf.dispose().catch(() => {});
       throw new StartFailure((error as Error).message, log);
     }
+    // Written down, so that the next start stops it if this server is killed and cannot.
+    await recordRuntimes(this.options.dir).catch((error: Error) =>
+      this.log.warn({ err: error.message }, 'could not record the edge’s workerd processes'),
+    );
     this.log.info({ apps: served.size, ms: Math.round(performance.now() - started) }, 'edge generation ready');
     return { mf, apps: served, inflight: 0 };
   }
