@@ -41,6 +41,9 @@ const server = spawn(
   {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, REYNA_LOG_LEVEL: 'warn' },
+    // Its own process group: Ctrl-C reaches this script only, which stops the server with one SIGTERM (a terminal's
+    // SIGINT as well would be a second signal, which makes the server quit at once instead of cleanly).
+    detached: true,
   },
 );
 const stopServer = () => {
