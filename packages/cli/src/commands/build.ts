@@ -1,8 +1,6 @@
-import { relative } from 'node:path';
 // Subpaths, not the package root: this command loads only the build code, and `reyna build` starts sooner.
-import { type BuildAllEntry, buildAll, findApps, formatBytes } from '@reyna/core/build';
+import { appLabel, type BuildAllRow, buildAll, findApps, formatBytes, summariseBuildAll } from '@reyna/core/build';
 import type { DockerStep } from '@reyna/core/build/docker';
-import { ReynaError } from '@reyna/core/errors';
 import { Flags } from '../_oclif.js';
 import { BaseCommand } from '../base-command.js';
 import { buildLocally, summarise } from '../build-local.js';
@@ -104,9 +102,8 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
   private async buildAll() {
     const ctx = this.context();
     const apps = await findApps(ctx.cwd);
-    const name = (dir: string) => relative(ctx.cwd, dir) || '.';
     // One line per app; the tasks' outcomes exist before any build starts (see stepTasks).
-    const progress = stepTasks(apps.map((dir) => ({ id: dir, title: name(dir) })));
+    const progress = stepTasks(apps.map((dir) => ({ id: dir, title: appLabel(ctx.cwd, dir) })));
     const running = buildAll(ctx, {
       apps,
       concurrency: this.flags.concurrency,
@@ -121,29 +118,15 @@ and process limits. A Dockerfile.reyna beside reyna.json replaces the generated 
       // A failed app does not stop the others.
       await this.tasks(progress.tasks, {}, { concurrent: true, exitOnError: false }).catch(() => {});
     }
-    const results = await running;
-    const failed = results.filter((r) => !r.ok);
-    const summary = results.map((r: BuildAllEntry) => ({
-      app: name(r.dir),
-      ok: r.ok,
-      durationMs: r.durationMs,
-      workerGzipBytes: r.result?.report.worker.gzipBytes,
-      files: r.result?.report.files.length,
-      error: r.error,
-    }));
-    if (failed.length > 0) {
-      if (!this.json) this.printTable(summary);
-      throw new ReynaError('E_BUILD_FAILED', `${failed.length} of ${results.length} apps failed to build`, {
-        hint: `Fix them one at a time: cd ${name(failed[0]?.dir as string)} && reyna build`,
-        details: { results: summary },
-      });
+    const { rows, failure } = summariseBuildAll(ctx.cwd, await running);
+    if (failure) {
+      if (!this.json) this.printTable(rows);
+      throw failure;
     }
-    return this.render({ results: summary }, () => this.printTable(summary));
+    return this.render({ results: rows }, () => this.printTable(rows));
   }
 
-  private printTable(
-    rows: { app: string; ok: boolean; durationMs: number; workerGzipBytes?: number; error?: { message: string } }[],
-  ) {
+  private printTable(rows: BuildAllRow[]) {
     const c = this.colors;
     const width = Math.max(3, ...rows.map((r) => r.app.length));
     this.log(`\n${'app'.padEnd(width)}  result  time      worker (gzip)`);

@@ -481,6 +481,43 @@ export async function buildAll(ctx: Context, options: BuildAllOptions = {}): Pro
   return results.filter(Boolean);
 }
 
+/** An app of a `build --all` as the summary names it: its path under the workspace (`.` for the workspace). */
+export function appLabel(cwd: string, dir: string): string {
+  return relative(cwd, dir) || '.';
+}
+
+/** One app's line of a `build --all` summary. */
+export interface BuildAllRow {
+  app: string;
+  ok: boolean;
+  durationMs: number;
+  workerGzipBytes?: number;
+  files?: number;
+  error?: BuildAllEntry['error'];
+}
+
+/** The summary of a `build --all` run in `cwd`, and the error it ends with when an app failed (rows in details). */
+export function summariseBuildAll(
+  cwd: string,
+  results: readonly BuildAllEntry[],
+): { rows: BuildAllRow[]; failure?: ReynaError } {
+  const rows = results.map((r) => ({
+    app: appLabel(cwd, r.dir),
+    ok: r.ok,
+    durationMs: r.durationMs,
+    workerGzipBytes: r.result?.report.worker.gzipBytes,
+    files: r.result?.report.files.length,
+    error: r.error,
+  }));
+  const failed = rows.filter((r) => !r.ok);
+  if (failed.length === 0) return { rows };
+  const failure = new ReynaError('E_BUILD_FAILED', `${failed.length} of ${rows.length} apps failed to build`, {
+    hint: `Fix them one at a time: cd ${failed[0]?.app} && reyna build`,
+    details: { results: rows },
+  });
+  return { rows, failure };
+}
+
 /** Reads a build's `reyna-build.json`; a missing one means the app was not built. */
 export async function readBuildReport(outDir: string): Promise<BuildReport> {
   const path = join(outDir, BUILD_REPORT);
