@@ -403,17 +403,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
   const moved = app.head !== linked.baseRevision && app.head !== null;
   const remote = moved ? (await linked.api.getRevision(linked.appId, app.head as string)).files : linked.base;
   const server = moved ? diffManifests(linked.base, remote) : { added: [], changed: [], removed: [] };
-  const conflicts = moved
-    ? planPullFrom({
-        appId: linked.appId,
-        server: linked.api.server,
-        base: linked.base,
-        baseRevision: linked.baseRevision,
-        remote,
-        head: app.head,
-        local: toManifest(scanned.files),
-      }).conflicts
-    : [];
+  const conflicts = moved ? pullPlanOf(linked, app.head, remote, toManifest(scanned.files)).conflicts : [];
   return {
     appId: linked.appId,
     server: linked.api.server,
@@ -756,6 +746,12 @@ export function planPullFrom(input: {
   };
 }
 
+/** The three-way plan of this linked copy, whose tree is `local`, against the server's `head` (manifest `remote`). */
+function pullPlanOf(linked: Linked, head: string | null, remote: Manifest, local: Manifest): PullPlan {
+  const { appId, base, baseRevision } = linked;
+  return planPullFrom({ appId, server: linked.api.server, base, baseRevision, remote, head, local });
+}
+
 export async function planPull(options: SyncOptions): Promise<PullPlan & { linked: Linked }> {
   const linked = await openLinked(options);
   const [local, app] = await Promise.all([
@@ -774,16 +770,7 @@ export async function planPull(options: SyncOptions): Promise<PullPlan & { linke
         ? linked.base
         : (await linked.api.getRevision(linked.appId, app.head)).files,
   );
-  const plan = planPullFrom({
-    appId: linked.appId,
-    server: linked.api.server,
-    base: linked.base,
-    baseRevision: linked.baseRevision,
-    remote,
-    head: app.head,
-    local: toManifest(local.files),
-  });
-  return { ...plan, linked };
+  return { ...pullPlanOf(linked, app.head, remote, toManifest(local.files)), linked };
 }
 
 /** Writes what a pull plan says, atomically per file; refuses on conflicts unless `force`. */
