@@ -109,13 +109,9 @@ export async function readState(root: string): Promise<SyncState | undefined> {
   }
 }
 
-async function writeState(root: string, state: SyncState): Promise<void> {
-  await writeFileAtomic(join(root, STATE_FILE), `${JSON.stringify(state)}\n`);
-}
-
 /**
- * Records that this copy is now at `revision` of the app, whose manifest is `files`. `filesJson`, when given, is
- * `JSON.stringify(files)` made beforehand (a push makes it while the server commits).
+ * Records that this copy is now at `revision` of the app, whose manifest is `files`: a SyncState, written whole.
+ * `filesJson` is `JSON.stringify(files)`, passed in when made beforehand (a push makes it while the server commits).
  */
 function writeSynced(
   root: string,
@@ -123,13 +119,12 @@ function writeSynced(
   server: string,
   revision: string | null,
   files: Manifest,
-  filesJson?: string,
+  filesJson = JSON.stringify(files),
 ) {
-  const syncedAt = new Date().toISOString();
-  if (filesJson === undefined) return writeState(root, { version: 1, appId, server, revision, files, syncedAt });
-  // The keys in SyncState's order, as JSON.stringify of the whole state writes them.
+  // SyncState's keys in order, `files` spliced in as it is.
   const head = JSON.stringify({ version: 1, appId, server, revision }).slice(0, -1);
-  return writeFileAtomic(join(root, STATE_FILE), `${head},"files":${filesJson},"syncedAt":"${syncedAt}"}\n`);
+  const syncedAt = JSON.stringify(new Date().toISOString());
+  return writeFileAtomic(join(root, STATE_FILE), `${head},"files":${filesJson},"syncedAt":${syncedAt}}\n`);
 }
 
 interface Linked {
