@@ -1,7 +1,8 @@
 // Requests to the local edge as a browser would send them to http://<app>.localhost:<port>/, made to 127.0.0.1
 // with that Host header (only loopback traffic).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { procStat } from '../src/edge/_reaper.js';
 
 export interface EdgeAnswer {
   status: number;
@@ -36,21 +37,13 @@ export const NAVIGATE = { 'sec-fetch-mode': 'navigate', accept: 'text/html' };
 
 /** The workerd processes whose parent is `pid` (Linux /proc). */
 export function workerdChildren(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid …; comm may hold spaces, so split after its closing parenthesis.
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (comm === 'workerd' && ppid === pid) found.push(Number(entry));
-  }
-  return found;
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((child) => {
+      const stat = procStat(child);
+      return stat?.comm === 'workerd' && stat.ppid === pid;
+    });
 }
 
 /** Polls until `workerdChildren(pid)` has `count` entries (a replaced generation is disposed asynchronously). */

@@ -2,13 +2,14 @@
 // free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token,
 // and token list / revoke.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLocalDeploy, makeContext, planLocalDeploy } from '@reyna/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bin, cleanEnv, reyna } from '../../cli/test/_reyna.js';
 import { need } from '../../cli/test/_services.js';
+import { procStat } from '../src/edge/_reaper.js';
 import { settleWorkerd } from './_edge.js';
 
 const built = need(
@@ -52,12 +53,8 @@ function start(dir = dataDir, extra: string[] = []): Promise<Started> {
 
 /** Whether process `pid` runs (a zombie, dead but not yet reaped, does not). */
 function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }
 
 /** SIGTERM; resolves with the exit code, or the signal's name when the process died of a signal. */

@@ -22,13 +22,16 @@ interface RecordFile {
 
 const FILE = 'runtimes.json';
 
-interface ProcStat {
+export interface ProcStat {
   comm: string;
+  /** R, S, D, Z (a zombie: dead, not yet reaped), … */
+  state: string;
   ppid: number;
   start: string;
 }
 
-function procStat(pid: number): ProcStat | undefined {
+/** What /proc/<pid>/stat says of a process, or undefined when there is none (or no /proc). */
+export function procStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -40,6 +43,7 @@ function procStat(pid: number): ProcStat | undefined {
   const fields = text.slice(close + 2).split(' ');
   return {
     comm: text.slice(text.indexOf('(') + 1, close),
+    state: fields[0] ?? '',
     ppid: Number(fields[1]),
     start: fields[19] ?? '',
   };
