@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -14,6 +14,40 @@ const crypto = () => process.getBuiltinModule('node:crypto');
 export function readTextSync(path: string): string {
   const data = readFileSync(path);
   return isAscii(data) ? data.toString('latin1') : data.toString('utf8');
+}
+
+/** Parsed JSON by path, with the (inode, size, mtime, ctime) it was read at; only where memoizeJsonReads() is on. */
+let jsonMemo: Map<string, { stamp: string; value: unknown }> | undefined;
+
+/**
+ * Makes readJsonSync keep what it parsed, and answer it again while the file is unchanged: for a process that
+ * lives across commands (the sync daemon), where the state and the hash cache are read by every one. The values
+ * are shared: callers must not change them.
+ */
+export function memoizeJsonReads(on = true): void {
+  jsonMemo = on ? new Map() : undefined;
+}
+
+/** A JSON file, parsed (see memoizeJsonReads). Files are replaced by rename, so a new inode means new content. */
+export function readJsonSync(path: string): unknown {
+  if (!jsonMemo) return JSON.parse(readTextSync(path));
+  const fd = openSync(path, 'r');
+  try {
+    const st = fstatSync(fd);
+    const stamp = stampOf(st);
+    const hit = jsonMemo.get(path);
+    if (hit?.stamp === stamp) return hit.value;
+    const data = readFileSync(fd);
+    const value = JSON.parse(isAscii(data) ? data.toString('latin1') : data.toString('utf8'));
+    jsonMemo.set(path, { stamp, value });
+    return value;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function stampOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** One file of a tree held in memory: templates are small, and a whole tree in hand makes merging simple. */
@@ -55,11 +89,17 @@ export async function writeFileAtomic(
   path: string,
   data: Buffer | string,
   mode = 0o644,
-  options: { durable?: boolean } = {},
+  options: {
+    durable?: boolean;
+    /** What readJsonSync should answer for the file written, without parsing it (where memoizeJsonReads is on). */
+    json?: unknown;
+  } = {},
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.reyna-${crypto().randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
+  const remember = jsonMemo !== undefined && options.json !== undefined;
+  let ino: number | undefined;
   try {
     try {
       // ASCII text (nearly every large file sync writes) encodes as Latin-1 in half the time of UTF-8.
@@ -67,10 +107,16 @@ export async function writeFileAtomic(
       await handle.chmod(mode);
       // Not for caches: one torn by a crash reads as damaged and is rebuilt, and the fsync costs every run.
       if (options.durable !== false) await handle.sync();
+      if (remember) ino = (await handle.stat()).ino;
     } finally {
       await handle.close();
     }
     await rename(tmp, path);
+    if (remember) {
+      // Only while the file there is still the one written (another process may have replaced it since).
+      const st = await lstat(path);
+      if (st.ino === ino) jsonMemo?.set(path, { stamp: stampOf(st), value: options.json });
+    }
   } catch (error) {
     // A disk that fills up, or a directory where the file goes: leave no temp file behind.
     await rm(tmp, { force: true });

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import type { Ignore } from 'ignore';
-import { readTextSync, writeFileAtomic } from '../_fs.js';
+import { readJsonSync, writeFileAtomic } from '../_fs.js';
 import { ReynaError } from '../errors.js';
 import type { Manifest } from '../protocol/paths.js';
 
@@ -14,6 +14,7 @@ const crypto = () => process.getBuiltinModule('node:crypto');
 export const DEFAULT_IGNORES = ['node_modules/', '.git/', 'dist/', '.reyna/', '*.reyna-*.tmp'];
 export const IGNORE_FILE = '.reynaignore';
 export const STATE_DIR = '.reyna';
+export const HASH_CACHE_FILE = `${STATE_DIR}/hash-cache.json`;
 
 /**
  * Decides whether a relative POSIX path is left out; directories are asked with a trailing "/". `rules`, when
@@ -65,6 +66,12 @@ export interface ScanResult {
   save: () => Promise<void>;
 }
 
+/**
+ * Walks the tree at `root` for `purpose`: a status may be answered from what a watcher knows, a push walks it
+ * whole. `deferSave` as scanTree's.
+ */
+export type Scanner = (root: string, purpose: 'status' | 'push', deferSave: boolean) => Promise<ScanResult>;
+
 /** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
 type CacheEntry = [size: number, mtimeMs: number, ino: number, sha256: string];
 interface CacheFile {
@@ -97,6 +104,8 @@ export async function scanTree(
     concurrency?: number;
     /** Leave writing the hash cache to the caller (`save()`): a push does it while the server commits. */
     deferSave?: boolean;
+    /** Told each directory (relative POSIX path, '' for the root) just before it is read. */
+    onDir?: (path: string) => void;
   },
 ): Promise<ScanResult> {
   const cache: CacheFile = options.cachePath ? readCache(options.cachePath) : { version: 1, entries: {} };
@@ -121,6 +130,7 @@ export async function scanTree(
   while (stack.length > 0) {
     const rel = stack.pop() as string;
     let names: string[];
+    options.onDir?.(rel);
     try {
       // Names only, and one lstat each: what readdir's file types would say comes with the lstat a file needs
       // anyway, and building them costs more.
@@ -206,7 +216,7 @@ export async function scanTree(
     const next: CacheFile = { version: 1, rules: options.ignore.rules, entries: {}, dirs, skipped };
     for (const key of confirmed) next.entries[key] = cache.entries[key] as CacheEntry;
     for (const [key, entry] of hashedEntries) next.entries[key] = entry;
-    await writeFileAtomic(cachePath, JSON.stringify(next), 0o644, { durable: false }).catch(() => {
+    await writeFileAtomic(cachePath, JSON.stringify(next), 0o644, { durable: false, json: next }).catch(() => {
       // A cache that cannot be written only costs time on the next run.
     });
   };
@@ -221,7 +231,7 @@ export async function scanTree(
 
 function readCache(path: string): CacheFile {
   try {
-    const data = JSON.parse(readTextSync(path)) as CacheFile;
+    const data = readJsonSync(path) as CacheFile;
     if (data?.version === 1 && typeof data.entries === 'object' && data.entries) {
       const strings = (list: unknown) =>
         Array.isArray(list) && list.every((d) => typeof d === 'string') ? (list as string[]) : undefined;

@@ -1,7 +1,7 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { homedir as osHomedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { isEmptyDir, readTextSync, writeFileAtomic } from '../_fs.js';
+import { isEmptyDir, readJsonSync, writeFileAtomic } from '../_fs.js';
 import { CONFIG_FILE, readConfig, writeConfig } from '../config.js';
 import type { Logger } from '../context.js';
 import { ReynaError } from '../errors.js';
@@ -15,17 +15,30 @@ import {
 } from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
-import { IGNORE_FILE, loadIgnore, type ScanResult, STATE_DIR, scanTree, sha256Of, toManifest } from './_scan.js';
+import {
+  HASH_CACHE_FILE,
+  IGNORE_FILE,
+  loadIgnore,
+  type Scanner,
+  type ScanResult,
+  STATE_DIR,
+  scanTree,
+  sha256Of,
+  toManifest,
+} from './_scan.js';
 import { downloadBlobs, type TransferOptions, uploadBlobs } from './_transfer.js';
 
+export { memoizeJsonReads } from '../_fs.js';
 export { Api, type ApiOptions, followEvents } from './_api.js';
 export {
   DEFAULT_IGNORES,
+  HASH_CACHE_FILE,
   hashFile,
   IGNORE_FILE,
   type IgnoreTest,
   type LocalFile,
   loadIgnore,
+  type Scanner,
   type ScanResult,
   scanTree,
   sha256Of,
@@ -42,7 +55,6 @@ export {
 } from './_transfer.js';
 
 export const STATE_FILE = `${STATE_DIR}/state.json`;
-export const HASH_CACHE_FILE = `${STATE_DIR}/hash-cache.json`;
 
 /** What sync and bucket functions need: where, which server as whom, and the IO to use. */
 export interface SyncOptions extends TransferOptions {
@@ -64,6 +76,8 @@ export interface SyncOptions extends TransferOptions {
   backoffMs?: number;
   /** `onStep('upload', 'start')` … `onStep('upload', 'done', '3 files')`, for a progress display. */
   onStep?: (step: SyncStep, state: 'start' | 'done' | 'skip', detail?: string) => void;
+  /** How status and push walk the tree; the sync daemon passes one that remembers what it saw. */
+  scanner?: Scanner;
 }
 
 export type SyncStep = 'scan' | 'compare' | 'upload' | 'commit' | 'download' | 'write';
@@ -100,7 +114,7 @@ export async function openApi(options: SyncOptions, fallbackServer?: string): Pr
 
 export async function readState(root: string): Promise<SyncState | undefined> {
   try {
-    const data = JSON.parse(readTextSync(join(root, STATE_FILE))) as SyncState;
+    const data = readJsonSync(join(root, STATE_FILE)) as SyncState;
     return data?.version === 1 ? data : undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -123,8 +137,10 @@ function writeSynced(
 ) {
   // SyncState's keys in order, `files` spliced in as it is.
   const head = JSON.stringify({ version: 1, appId, server, revision }).slice(0, -1);
-  const syncedAt = JSON.stringify(new Date().toISOString());
-  return writeFileAtomic(join(root, STATE_FILE), `${head},"files":${filesJson},"syncedAt":${syncedAt}}\n`);
+  const syncedAt = new Date().toISOString();
+  const state: SyncState = { version: 1, appId, server, revision, files, syncedAt };
+  const text = `${head},"files":${filesJson},"syncedAt":${JSON.stringify(syncedAt)}}\n`;
+  return writeFileAtomic(join(root, STATE_FILE), text, 0o644, { json: state });
 }
 
 interface Linked {
@@ -391,14 +407,15 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
   // The request first, so it travels while the tree is walked.
   const head = linked.api.getApp(linked.appId);
-  const [scanned, app] = await Promise.all([scan(linked.root), head]);
-  const diff = diffManifests(linked.base, scanned.files);
+  const scanned = options.scanner ? options.scanner(linked.root, 'status', false) : scan(linked.root);
+  const [local, app] = await Promise.all([scanned, head]);
+  const diff = diffManifests(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
   const moved = app.head !== linked.baseRevision && app.head !== null;
   const remote = moved ? (await linked.api.getRevision(linked.appId, app.head as string)).files : linked.base;
   const server = moved ? diffManifests(linked.base, remote) : { added: [], changed: [], removed: [] };
-  const conflicts = moved ? pullPlanOf(linked, app.head, remote, toManifest(scanned.files)).conflicts : [];
+  const conflicts = moved ? pullPlanOf(linked, app.head, remote, toManifest(local.files)).conflicts : [];
   return {
     appId: linked.appId,
     server: linked.api.server,
@@ -411,8 +428,8 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
     clean: diff.added.length + diff.changed.length + diff.removed.length === 0,
     remote: { added: server.added, modified: server.changed, deleted: server.removed },
     conflicts,
-    files: scanned.files.size,
-    hashed: scanned.hashed,
+    files: local.files.size,
+    hashed: local.hashed,
   };
 }
 
@@ -471,7 +488,7 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   const local = await timed(
     options,
     'scan',
-    () => scan(linked.root, true),
+    () => (options.scanner ? options.scanner(linked.root, 'push', true) : scan(linked.root, true)),
     (s) => `${s.files.size} files, ${s.hashed} read`,
   );
   try {

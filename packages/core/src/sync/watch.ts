@@ -1,0 +1,160 @@
+// A scanner for a process that outlives one command (the sync daemon): it keeps a watch (inotify, FSEvents, …)
+// on every directory the last walk read, and a status asked when none of them reported anything since is answered
+// from that walk, without an lstat of each file. Anything reported at all (a change, an error, a watch that could
+// not be set) makes the next scan walk the tree whole, as a process of its own would, so a lost or merged event
+// costs a walk and never a wrong answer: a kernel that drops events (a full inotify queue) has queued thousands
+// first. A push always walks the whole tree.
+//
+// Events arrive asynchronously: before it trusts "nothing reported", a scan writes a cookie file into .reyna/
+// (watched too) and waits for its event. Every watch shares the process's one event queue, and the queue keeps
+// order, so every change made before the scan started has been reported by then.
+import { type FSWatcher, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HASH_CACHE_FILE, loadIgnore, type Scanner, type ScanResult, STATE_DIR, scanTree } from './_scan.js';
+
+/** How long a scan waits for its cookie before it walks anyway. */
+const COOKIE_MS = 2000;
+
+export interface WatchedTree {
+  /** The scanner to pass as SyncOptions.scanner for this tree. */
+  scan: Scanner;
+  /** What the last scan did: 'walked' the tree, or answered from the watches ('watched'). */
+  readonly last: 'walked' | 'watched' | undefined;
+  /** Directories watched now. */
+  readonly watching: number;
+  close(): void;
+}
+
+/** The watched scanner of the tree at `root`. */
+export function watchTree(root: string): WatchedTree {
+  const watchers = new Map<string, FSWatcher>();
+  let cookieWatcher: FSWatcher | undefined;
+  const cookies = new Map<string, () => void>();
+  let cookieCount = 0;
+  // True from the start (nothing is known yet), and whenever a watch reports anything.
+  let dirty = true;
+  // A watch that could not be set (no more inotify watches, say): every scan walks then.
+  let unwatchable = false;
+  let previous: ScanResult | undefined;
+  let last: WatchedTree['last'];
+  let closed = false;
+
+  const stateDir = join(root, STATE_DIR);
+  const watchDir = (rel: string) => {
+    if (unwatchable || watchers.has(rel)) return;
+    try {
+      const watcher = watch(rel ? join(root, rel) : root, { persistent: false }, (_event, name) => {
+        // .reyna/ is never synced, and its own watch carries the cookies.
+        if (rel === '' && name === STATE_DIR) return;
+        dirty = true;
+      });
+      watcher.on('error', () => {
+        dirty = true;
+        watcher.close();
+        if (watchers.get(rel) === watcher) watchers.delete(rel);
+      });
+      watchers.set(rel, watcher);
+    } catch (error) {
+      dirty = true;
+      // Gone since its parent was read: the walk finds that out itself.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') unwatchable = true;
+    }
+  };
+
+  /** Resolves true once every event queued before the call has been seen. */
+  const barrier = (): Promise<boolean> => {
+    try {
+      if (!cookieWatcher) {
+        mkdirSync(stateDir, { recursive: true });
+        const watcher = watch(stateDir, { persistent: false }, (_event, name) => {
+          const seen = name === null ? undefined : cookies.get(String(name));
+          seen?.();
+        });
+        watcher.on('error', () => {
+          watcher.close();
+          if (cookieWatcher === watcher) cookieWatcher = undefined;
+        });
+        cookieWatcher = watcher;
+      }
+      const name = `daemon-cookie-${process.pid}-${++cookieCount}`;
+      const path = join(stateDir, name);
+      const seen = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), COOKIE_MS);
+        cookies.set(name, () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      writeFileSync(path, '');
+      return seen.then((ok) => {
+        cookies.delete(name);
+        rmSync(path, { force: true });
+        if (!ok) {
+          // A watch on .reyna/ that went deaf (the directory was removed and made again): set a new one next time.
+          cookieWatcher?.close();
+          cookieWatcher = undefined;
+        }
+        return ok;
+      });
+    } catch {
+      cookieWatcher?.close();
+      cookieWatcher = undefined;
+      return Promise.resolve(false);
+    }
+  };
+
+  const scan: Scanner = async (scanRoot, purpose, deferSave) => {
+    if (closed || scanRoot !== root) throw new Error(`watchTree(${root}) was asked to scan ${scanRoot}`);
+    const settled = await barrier();
+    if (purpose === 'status' && settled && !dirty && !unwatchable && previous) {
+      last = 'watched';
+      const { files, cached, save } = previous;
+      return { files, hashed: 0, hashedBytes: 0, cached, save };
+    }
+    // Reset before the walk: what changes during it is reported and makes the next scan walk again.
+    dirty = false;
+    const walked = new Set<string>();
+    let result: ScanResult;
+    try {
+      result = await scanTree(root, {
+        ignore: await loadIgnore(root),
+        cachePath: join(root, HASH_CACHE_FILE),
+        deferSave,
+        onDir: (rel) => {
+          walked.add(rel);
+          // Watched before it is read, so nothing written into it after the read goes unreported.
+          watchDir(rel);
+        },
+      });
+    } catch (error) {
+      dirty = true;
+      previous = undefined;
+      throw error;
+    }
+    for (const [rel, watcher] of watchers) {
+      if (walked.has(rel)) continue;
+      watcher.close();
+      watchers.delete(rel);
+    }
+    previous = result;
+    last = 'walked';
+    return result;
+  };
+
+  return {
+    scan,
+    get last() {
+      return last;
+    },
+    get watching() {
+      return watchers.size;
+    },
+    close() {
+      closed = true;
+      for (const watcher of watchers.values()) watcher.close();
+      watchers.clear();
+      cookieWatcher?.close();
+      cookieWatcher = undefined;
+    },
+  };
+}
