@@ -40,14 +40,13 @@ export function parsePushArgs(argv: readonly string[], env: Record<string, strin
 
 /** Runs `push` and prints its JSON document as the command does; errors as the base command renders them. */
 export async function runPush(args: PushArgs): Promise<void> {
-  const { push } = await import('@reyna/core/sync');
   const session = new Session(() => true);
   try {
-    const result = await push({
-      ...session.context(),
-      server: args.server,
-      token: args.token,
-      message: args.message,
+    const { callFor, inDaemonOrHere } = await import('./daemon/client.js');
+    const options = { ...session.context(), server: args.server, token: args.token, message: args.message };
+    const result = await inDaemonOrHere(callFor('push', options), async () => {
+      const { push } = await import('@reyna/core/sync');
+      return push(options);
     });
     const { files: _files, ...plan } = result.plan;
     session.render({ ...result, plan }, () => {});

@@ -2,9 +2,8 @@
 // part of what the whole answer may: bin/run.js hands the plain forms here (the command's own flags and the
 // global --json/--yes, nothing else) and everything else, `--help` included, to oclif. The output, the JSON and
 // the errors are those of commands/status.ts.
-import { createColors, shouldColor } from './colors.js';
+import type { StatusResult } from '@reyna/core/sync';
 import { isTruthy } from './flags.js';
-import { printStatus } from './status-view.js';
 
 export interface StatusArgs {
   json: boolean;
@@ -32,11 +31,20 @@ export function parseStatusArgs(argv: readonly string[], env: Record<string, str
 
 /** Runs `status` and prints it as the command does; errors as the base command renders them. */
 export async function runStatus(args: StatusArgs): Promise<void> {
-  const { status } = await import('@reyna/core/sync');
   try {
-    const result = await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token });
+    const { callFor, inDaemonOrHere } = await import('./daemon/client.js');
+    const options = { cwd: process.cwd(), env: process.env, server: args.server, token: args.token };
+    const result = (await inDaemonOrHere(callFor('status', options), async () => {
+      const { status } = await import('@reyna/core/sync');
+      return status(options);
+    })) as StatusResult;
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
+      // Loaded for the human form only: a script's `--json` needs neither.
+      const [{ createColors, shouldColor }, { printStatus }] = await Promise.all([
+        import('./colors.js'),
+        import('./status-view.js'),
+      ]);
       const colors = createColors(shouldColor(process.stdout, process.env));
       printStatus(result, colors, (line) => process.stdout.write(`${line}\n`));
     }

@@ -24,7 +24,7 @@ to pull first. An interrupted push leaves no revision; run it again and it sends
   };
 
   async run() {
-    const { push } = await import('@reyna/core/sync');
+    const { callFor, inDaemonOrHere } = await import('../daemon/client.js');
     const result = await withSteps(
       (tasks) => this.tasks(tasks),
       [
@@ -33,13 +33,18 @@ to pull first. An interrupted push leaves no revision; run it again and it sends
         { id: 'upload', title: 'Upload' },
         { id: 'commit', title: 'Commit' },
       ],
-      (hooks) =>
-        push({
+      (hooks) => {
+        const options = {
           ...syncOptions(this.context(), this.flags),
           message: this.flags.message,
           dryRun: this.flags['dry-run'],
           ...hooks,
-        }),
+        };
+        return inDaemonOrHere(callFor('push', options), async () => {
+          const { push } = await import('@reyna/core/sync');
+          return push(options);
+        });
+      },
     );
     const { plan } = result;
     const { files: _files, ...planOut } = plan;

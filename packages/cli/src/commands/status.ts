@@ -1,3 +1,4 @@
+import type { StatusResult } from '@reyna/core/sync';
 import { BaseCommand } from '../base-command.js';
 import { printStatus } from '../status-view.js';
 import { studioFlags, syncOptions } from '../sync-flags.js';
@@ -7,7 +8,8 @@ export default class Status extends BaseCommand<typeof Status> {
   static override description = `Compares the working tree with the revision this copy last synced \
 (.reyna/state.json): added, modified (content or executable bit) and deleted files. When the server moved on, \
 also lists what changed there since, and the files changed on both sides, which \`reyna pull\` would stop on. \
-Unchanged files are not read again: a hash cache keyed by path, size, mtime and inode vouches for them.`;
+Unchanged files are not read again: a hash cache keyed by path, size, mtime and inode vouches for them. With \
+\`reyna daemon start\`, an unchanged tree is not even walked again.`;
 
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status --json'];
 
@@ -15,8 +17,12 @@ Unchanged files are not read again: a hash cache keyed by path, size, mtime and 
   static override flags = { ...studioFlags };
 
   async run() {
-    const { status } = await import('@reyna/core/sync');
-    const result = await status(syncOptions(this.context(), this.flags));
+    const { callFor, inDaemonOrHere } = await import('../daemon/client.js');
+    const options = syncOptions(this.context(), this.flags);
+    const result = (await inDaemonOrHere(callFor('status', options), async () => {
+      const { status } = await import('@reyna/core/sync');
+      return status(options);
+    })) as StatusResult;
     return this.render(result, () => printStatus(result, this.colors, (line) => this.log(line)));
   }
 }
