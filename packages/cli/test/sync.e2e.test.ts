@@ -89,16 +89,37 @@ async function api(path: string, token?: string, init: RequestInit = {}) {
   });
 }
 
-describe.runIf(built)('reyna push / pull / clone (the real binary and server)', () => {
+// Every test of this block runs twice: each command in its own process, then with a sync daemon running (`reyna
+// daemon start`), which status and push then go through. The answers must be the same.
+describe.runIf(built).each([
+  { mode: 'each command on its own', daemon: false },
+  { mode: 'through the sync daemon', daemon: true },
+])('reyna push / pull / clone (the real binary and server; $mode)', ({ daemon }) => {
+  // App names are the user's own: the second run's are its own too.
+  const tag = daemon ? '-d' : '';
+  beforeAll(async () => {
+    if (!daemon) return;
+    const started = await ok(['daemon', 'start', '--idle-timeout', '10'], home);
+    expect(started).toMatchObject({ started: true });
+  }, 30_000);
+  afterAll(async () => {
+    if (!daemon) return;
+    // It answered: every tree these tests pushed or asked the status of is one it watched.
+    const info = await ok(['daemon', 'status'], home);
+    expect(info.running).toBe(true);
+    expect(info.trees.length).toBeGreaterThan(5);
+    expect((await ok(['daemon', 'stop'], home)).stopped).toBe(true);
+  }, 30_000);
+
   it('pushes from one directory and pulls into another byte for byte; one change uploads one blob', async () => {
     const bytes = randomBytes(50_000);
     const a = dir({
-      'reyna.json': JSON.stringify({ name: 'e2e-one' }),
-      'index.html': '<h1>hello</h1>\n',
+      'reyna.json': JSON.stringify({ name: `e2e-one${tag}` }),
+      'index.html': `<h1>hello</h1>${tag}\n`,
       'assets/photo.bin': bytes,
-      'bin/run.sh': '#!/bin/sh\necho hi\n',
+      'bin/run.sh': `#!/bin/sh\necho hi${tag}\n`,
       'node_modules/dep/index.js': 'ignored',
-      '.reynaignore': 'secret.txt\n',
+      '.reynaignore': `secret.txt\n# run${tag}\n`,
       'secret.txt': 'never leaves',
     });
     chmodSync(join(a, 'bin/run.sh'), 0o755);
@@ -122,10 +143,10 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     const st = await ok(['status'], a);
     expect(st).toMatchObject({ clean: true, serverMoved: false });
 
-    writeFileSync(join(a, 'index.html'), '<h1>hello again</h1>\n');
+    writeFileSync(join(a, 'index.html'), `<h1>hello again</h1>${tag}\n`);
     expect(await ok(['status'], a)).toMatchObject({ modified: ['index.html'], clean: false });
     const second = await ok(['push'], a);
-    expect(second.summary).toMatchObject({ transferred: 1, bytesSent: '<h1>hello again</h1>\n'.length });
+    expect(second.summary).toMatchObject({ transferred: 1, bytesSent: `<h1>hello again</h1>${tag}\n`.length });
 
     expect(await ok(['status'], b)).toMatchObject({
       serverMoved: true,
@@ -145,7 +166,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 60_000);
 
   it('status answers without loading oclif, exactly as the oclif command does', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-fast' }), 'x.txt': 'x' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-fast${tag}` }), 'x.txt': 'x' });
     await ok(['apps', 'create'], a);
     await ok(['push'], a);
     writeFileSync(join(a, 'y.txt'), 'y');
@@ -179,7 +200,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(text.fast.stdout).toBe(text.slow.stdout);
     expect(text.fast.stdout).toMatch(/added\s+y\.txt/);
     // Errors: the same document, message and exit code.
-    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-unlinked' }) });
+    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: `e2e-unlinked${tag}` }) });
     const failed = await both(['status', '--json'], unlinked);
     expect(failed.fast.code).toBe(1);
     expect(failed.slow.code).toBe(1);
@@ -194,7 +215,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 90_000);
 
   it('push --json answers without loading oclif, as the oclif command does', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-fast-push' }), 'x.txt': 'x0' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-fast-push${tag}` }), 'x.txt': 'x0' });
     await ok(['apps', 'create'], a);
     await ok(['push'], a);
     const tracer = join(bin, '../../test/fixtures/trace-loads.mjs');
@@ -216,9 +237,9 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
       });
       return { ...r, loaded: readFileSync(trace, 'utf8') };
     };
-    writeFileSync(join(a, 'x.txt'), 'x1');
+    writeFileSync(join(a, 'x.txt'), `x1${tag}`);
     const fast = await push(['--json', '-m', 'one']);
-    writeFileSync(join(a, 'x.txt'), 'x2');
+    writeFileSync(join(a, 'x.txt'), `x2${tag}`);
     const slow = await push(['--json', '-m', 'one'], { REYNA_NO_FAST_PATH: '1' });
     expect(fast.code).toBe(0);
     expect(slow.code).toBe(0);
@@ -233,7 +254,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(idle.loaded).not.toMatch(OCLIF);
     expect(same(idle.stdout)).toEqual(same(idleSlow.stdout));
     // An error: the same document and exit code.
-    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-unlinked-push' }) });
+    const unlinked = dir({ 'reyna.json': JSON.stringify({ name: `e2e-unlinked-push${tag}` }) });
     const [failed, failedSlow] = await Promise.all([
       reyna(['push', '--json'], { cwd: unlinked, home, env: as(owner) }),
       reyna(['push', '--json'], { cwd: unlinked, home, env: { ...as(owner), REYNA_NO_FAST_PATH: '1' } }),
@@ -264,7 +285,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const server = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`;
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-interrupt', appId: 'app-x' }), 'x.txt': 'x' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-interrupt${tag}`, appId: 'app-x' }), 'x.txt': 'x' });
     const interrupted = async (env: Record<string, string>) => {
       const connected = new Promise<void>((resolve) => (arrived = resolve));
       const child = spawn(process.execPath, [bin, 'push', '--json'], {
@@ -295,7 +316,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 60_000);
 
   it('two copies push on the same base: the second gets the conflict and loses nothing', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-two' }), 'x.txt': 'x' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-two${tag}` }), 'x.txt': 'x' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;
     await ok(['push'], a);
     const b = join(home, `clone${++n}`);
@@ -326,7 +347,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 60_000);
 
   it('pull refuses to overwrite local edits, listing them, and --force takes the server’s', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-three' }), 'page.txt': 'v1' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-three${tag}` }), 'page.txt': 'v1' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;
     await ok(['push'], a);
     const b = join(home, `clone${++n}`);
@@ -344,19 +365,23 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 60_000);
 
   it('link: an empty directory becomes a copy; an app directory keeps its changes and pushes them on top', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'v1', 'extra.txt': 'e' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-link${tag}` }), 'page.txt': 'v1', 'extra.txt': 'e' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;
     const head = (await ok(['push'], a)).revision as string;
 
     const empty = dir();
     const human = await reyna(['link', appId], { cwd: empty, home, env: as(owner) });
     expect(human.code).toBe(0);
-    expect(human.stdout).toContain(`Linked ./ to e2e-link (${appId}) at ${head}`);
+    expect(human.stdout).toContain(`Linked ./ to e2e-link${tag} (${appId}) at ${head}`);
     expect(human.stdout).toContain('Wrote 3 files from the server.');
     for (const p of ['reyna.json', 'page.txt', 'extra.txt']) expect(read(empty, p)).toEqual(read(a, p));
     expect(await ok(['status'], empty)).toMatchObject({ clean: true, serverMoved: false, base: head });
 
-    const existing = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link' }), 'page.txt': 'mine', 'new.txt': 'n' });
+    const existing = dir({
+      'reyna.json': JSON.stringify({ name: `e2e-link${tag}` }),
+      'page.txt': 'mine',
+      'new.txt': 'n',
+    });
     const linked = await ok(['link', appId], existing);
     expect(linked.plan).toMatchObject({ write: [{ path: 'extra.txt' }], linked: false });
     const st = await reyna(['status'], { cwd: existing, home, env: as(owner) });
@@ -371,7 +396,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(read(empty, 'new.txt').toString()).toBe('n');
     expect(pulled.revision).toBe(pushed.revision);
 
-    const other = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-link-other' }) });
+    const other = dir({ 'reyna.json': JSON.stringify({ name: `e2e-link-other${tag}` }) });
     const otherId = (await ok(['apps', 'create'], other)).app.id as string;
     const refused = await run(['link', otherId], existing);
     expect(refused.code).toBe(1);
@@ -382,7 +407,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 90_000);
 
   it('pull --watch (spawned) pulls a revision another copy pushes, until it is stopped', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-watch' }), 'w.txt': 'one' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-watch${tag}` }), 'w.txt': 'one' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;
     await ok(['push'], a);
     const b = join(home, `clone${++n}`);
@@ -430,7 +455,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 90_000);
 
   it('apps delete needs --yes, removes the app, and its copies say so', async () => {
-    const a = dir({ 'reyna.json': JSON.stringify({ name: 'e2e-doomed' }), 'x.txt': 'x' });
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-doomed${tag}` }), 'x.txt': 'x' });
     const appId = (await ok(['apps', 'create'], a)).app.id as string;
     await ok(['push'], a);
     const unconfirmed = await run(['apps', 'delete', appId], home);
@@ -438,7 +463,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
     expect(unconfirmed.json.error).toMatchObject({ code: 'E_CONFIRM' });
     expect(unconfirmed.json.error.hint).toContain('--yes');
     const deleted = await ok(['apps', 'delete', appId, '--yes'], home);
-    expect(deleted.app).toMatchObject({ id: appId, name: 'e2e-doomed' });
+    expect(deleted.app).toMatchObject({ id: appId, name: `e2e-doomed${tag}` });
     expect((await ok(['apps', 'list'], home)).apps.map((x: { id: string }) => x.id)).not.toContain(appId);
     const gone = await run(['status'], a);
     expect(gone.code).toBe(1);
@@ -447,7 +472,7 @@ describe.runIf(built)('reyna push / pull / clone (the real binary and server)', 
   }, 60_000);
 
   it('a push killed mid-upload (SIGKILL) leaves no revision; run again, it uploads only the rest', async () => {
-    const files: Record<string, Buffer> = { 'reyna.json': Buffer.from(JSON.stringify({ name: 'e2e-kill' })) };
+    const files: Record<string, Buffer> = { 'reyna.json': Buffer.from(JSON.stringify({ name: `e2e-kill${tag}` })) };
     for (let i = 0; i < 200; i++) files[`data/${String(i).padStart(3, '0')}.bin`] = randomBytes(64 * 1024);
     const a = dir(files);
     const appId = (await ok(['apps', 'create'], a)).app.id as string;

@@ -3,7 +3,7 @@
 // `{"abort":true}`); the daemon sends news lines (`{"step":…}`, `{"progress":…}`) while it works, then its reply.
 // Node built-ins only, here and in client.ts: every `status` and `push` loads them before it knows whether a
 // daemon answers, and a module of core costs more to load than the daemon takes to answer.
-import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyncStep, TransferProgress } from '@reyna/core/sync';
@@ -79,8 +79,14 @@ export function daemonSocket(env: Record<string, string | undefined>, home = hom
   return join(tmpdir(), `reyna-daemon-${id()}.sock`);
 }
 
-/** This installation's build of the daemon: its module's size and mtime (an upgrade or a rebuild changes them). */
+/**
+ * This installation's build: the hash scripts/build-id.mjs wrote of the package's and core's JavaScript, so that
+ * an upgrade or a rebuild changes it. 'unbuilt' when running from source (tests), where there is none.
+ */
 export function daemonBuild(): string {
-  const st = statSync(new URL('./serve.js', import.meta.url));
-  return `${st.size}:${st.mtimeMs}`;
+  try {
+    return readFileSync(new URL('../build-id.txt', import.meta.url), 'latin1').trim();
+  } catch {
+    return 'unbuilt';
+  }
 }

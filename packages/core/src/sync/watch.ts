@@ -5,10 +5,12 @@
 // costs a walk and never a wrong answer: a kernel that drops events (a full inotify queue) has queued thousands
 // first. A push always walks the whole tree.
 //
-// Events arrive asynchronously: before it trusts "nothing reported", a scan writes a cookie file into .reyna/
+// A walk sets every watch afresh, each just before its directory is read: a watch follows the directory it was
+// set on, not its name, so one kept across a walk could be watching a directory moved away or deleted while a new
+// one took its place. Events arrive asynchronously: before it trusts "nothing reported", a scan writes a cookie file into .reyna/
 // (watched too) and waits for its event. Every watch shares the process's one event queue, and the queue keeps
 // order, so every change made before the scan started has been reported by then.
-import { type FSWatcher, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { type FSWatcher, lstatSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HASH_CACHE_FILE, loadIgnore, type Scanner, type ScanResult, STATE_DIR, scanTree } from './_scan.js';
 
@@ -29,6 +31,9 @@ export interface WatchedTree {
 export function watchTree(root: string): WatchedTree {
   const watchers = new Map<string, FSWatcher>();
   let cookieWatcher: FSWatcher | undefined;
+  /** Which .reyna/ it watches (identity()), and whether the root's watch saw .reyna/ change since. */
+  let cookieDir: string | undefined;
+  let cookieDirMoved = false;
   const cookies = new Map<string, () => void>();
   let cookieCount = 0;
   // True from the start (nothing is known yet), and whenever a watch reports anything.
@@ -40,12 +45,19 @@ export function watchTree(root: string): WatchedTree {
   let closed = false;
 
   const stateDir = join(root, STATE_DIR);
+  const unwatchAll = () => {
+    for (const watcher of watchers.values()) watcher.close();
+    watchers.clear();
+  };
   const watchDir = (rel: string) => {
     if (unwatchable || watchers.has(rel)) return;
     try {
       const watcher = watch(rel ? join(root, rel) : root, { persistent: false }, (_event, name) => {
-        // .reyna/ is never synced, and its own watch carries the cookies.
-        if (rel === '' && name === STATE_DIR) return;
+        // .reyna/ is never synced; but it may have been made anew, which its watch would not hear of.
+        if (rel === '' && name === STATE_DIR) {
+          cookieDirMoved = true;
+          return;
+        }
         dirty = true;
       });
       watcher.on('error', () => {
@@ -64,8 +76,15 @@ export function watchTree(root: string): WatchedTree {
   /** Resolves true once every event queued before the call has been seen. */
   const barrier = (): Promise<boolean> => {
     try {
+      // A .reyna/ made anew (removed by hand, say) is another directory: the old watch hears nothing of it.
+      if (cookieWatcher && (cookieDirMoved || identity(stateDir) !== cookieDir)) {
+        cookieWatcher.close();
+        cookieWatcher = undefined;
+      }
+      cookieDirMoved = false;
       if (!cookieWatcher) {
         mkdirSync(stateDir, { recursive: true });
+        cookieDir = identity(stateDir);
         const watcher = watch(stateDir, { persistent: false }, (_event, name) => {
           const seen = name === null ? undefined : cookies.get(String(name));
           seen?.();
@@ -113,28 +132,22 @@ export function watchTree(root: string): WatchedTree {
     }
     // Reset before the walk: what changes during it is reported and makes the next scan walk again.
     dirty = false;
-    const walked = new Set<string>();
+    unwatchAll();
+    // Watches that ran out may be there again.
+    unwatchable = false;
     let result: ScanResult;
     try {
       result = await scanTree(root, {
         ignore: await loadIgnore(root),
         cachePath: join(root, HASH_CACHE_FILE),
         deferSave,
-        onDir: (rel) => {
-          walked.add(rel);
-          // Watched before it is read, so nothing written into it after the read goes unreported.
-          watchDir(rel);
-        },
+        // Watched before it is read, so nothing written into it after the read goes unreported.
+        onDir: watchDir,
       });
     } catch (error) {
       dirty = true;
       previous = undefined;
       throw error;
-    }
-    for (const [rel, watcher] of watchers) {
-      if (walked.has(rel)) continue;
-      watcher.close();
-      watchers.delete(rel);
     }
     previous = result;
     last = 'walked';
@@ -151,10 +164,15 @@ export function watchTree(root: string): WatchedTree {
     },
     close() {
       closed = true;
-      for (const watcher of watchers.values()) watcher.close();
-      watchers.clear();
+      unwatchAll();
       cookieWatcher?.close();
       cookieWatcher = undefined;
     },
   };
+}
+
+/** A directory's identity: its inode, and its birth time where the file system keeps one (inodes are reused). */
+function identity(path: string): string | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return st && `${st.dev}:${st.ino}:${st.birthtimeMs}`;
 }
