@@ -102,17 +102,25 @@ describe('daemon socket', () => {
     expect(existsSync(socket)).toBe(false);
   });
 
-  it('answers a client of another build "stale" and stops, so that no old code serves it', async () => {
+  it('answers a client of another build "stale"; and stops once its own installation changed', async () => {
     const socket = socketPath();
-    const daemon = await start(socket);
-    const reply = await new Promise<string>((resolve) => {
-      const conn = connect(socket, () => conn.write(`${JSON.stringify({ op: 'ping', build: 'another' })}\n`));
-      let out = '';
-      conn.setEncoding('utf8');
-      conn.on('data', (d: string) => (out += d));
-      conn.on('close', () => resolve(out));
-    });
-    expect(JSON.parse(reply)).toEqual({ ok: false, stale: true });
+    let installed = 'one';
+    const daemon = await serveDaemon({ socket, idleTimeoutMs: 60_000, build: () => installed });
+    daemons.push(daemon);
+    const ask = (build: string) =>
+      new Promise<string>((resolve) => {
+        const conn = connect(socket, () => conn.write(`${JSON.stringify({ op: 'ping', build })}\n`));
+        let out = '';
+        conn.setEncoding('utf8');
+        conn.on('data', (d: string) => (out += d));
+        conn.on('close', () => resolve(out));
+      });
+    // Another installation's client (a project's own reyna, say): it runs the command itself; this one stays.
+    expect(JSON.parse(await ask('two'))).toEqual({ ok: false, stale: true });
+    expect(JSON.parse(await ask('one'))).toMatchObject({ ok: true });
+    // Upgraded or rebuilt under it: the new client is not served by the old code, and the old daemon goes.
+    installed = 'two';
+    expect(JSON.parse(await ask('two'))).toEqual({ ok: false, stale: true });
     await daemon.stopped;
     expect(existsSync(socket)).toBe(false);
   });

@@ -27,6 +27,8 @@ export interface DaemonOptions {
   socket: string;
   /** Exit after this long without a request. */
   idleTimeoutMs: number;
+  /** This installation's build as it is on disk now (daemonBuild; tests pass their own). */
+  build?: () => string;
 }
 
 export interface RunningDaemon {
@@ -39,7 +41,8 @@ export interface RunningDaemon {
 /** Listens on `options.socket` and answers until stopped; fails with E_DAEMON_RUNNING when one answers there. */
 export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   memoizeJsonReads();
-  const build = daemonBuild();
+  const currentBuild = options.build ?? daemonBuild;
+  const build = currentBuild();
   const startedAt = new Date().toISOString();
   const trees = new Map<string, { tree: WatchedTree; queue: Promise<unknown> }>();
   let requests = 0;
@@ -152,9 +155,11 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const answer = async (request: DaemonRequest, signal: AbortSignal, send: (line: object) => void) => {
     if (request.build !== build) {
-      // The installation changed under this daemon: its code is not the client's any more.
+      // The client runs the command itself. When this daemon's own installation changed (an upgrade, a rebuild),
+      // its code is nobody's any more: it stops, and the next `daemon start` runs the new one. A client of
+      // another installation leaves it running for its own.
       send({ ok: false, stale: true } satisfies DaemonReply);
-      void stop();
+      if (currentBuild() !== build) void stop();
       return;
     }
     requests++;

@@ -18,6 +18,7 @@ import { Api, type ApiOptions, followEvents } from './_api.js';
 import {
   HASH_CACHE_FILE,
   IGNORE_FILE,
+  type LocalFile,
   loadIgnore,
   type Scanner,
   type ScanResult,
@@ -403,13 +404,27 @@ export interface StatusResult {
 }
 
 /** The working tree against the last-synced revision, and what changed on the server since. */
+/**
+ * diffManifests of the last-synced manifest and a scan's files, kept for the pair: in a process that serves many
+ * commands (the sync daemon), an unchanged tree's status gets both the same state and the same files again, and
+ * comparing 10,000 entries would be most of its answer.
+ */
+const treeDiffs = new WeakMap<Manifest, WeakMap<ReadonlyMap<string, LocalFile>, ManifestDiff>>();
+function treeDiff(base: Manifest, files: ReadonlyMap<string, LocalFile>): ManifestDiff {
+  const byFiles = treeDiffs.get(base) ?? new WeakMap<ReadonlyMap<string, LocalFile>, ManifestDiff>();
+  treeDiffs.set(base, byFiles);
+  const diff = byFiles.get(files) ?? diffManifests(base, files);
+  byFiles.set(files, diff);
+  return diff;
+}
+
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
   // The request first, so it travels while the tree is walked.
   const head = linked.api.getApp(linked.appId);
   const scanned = options.scanner ? options.scanner(linked.root, 'status', false) : scan(linked.root);
   const [local, app] = await Promise.all([scanned, head]);
-  const diff = diffManifests(linked.base, local.files);
+  const diff = treeDiff(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
   const moved = app.head !== linked.baseRevision && app.head !== null;
