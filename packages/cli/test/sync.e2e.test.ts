@@ -101,6 +101,7 @@ describe.runIf(built).each([
     if (!daemon) return;
     const started = await ok(['daemon', 'start', '--idle-timeout', '10'], home);
     expect(started).toMatchObject({ started: true });
+    expect(await ok(['daemon', 'start'], home)).toMatchObject({ started: false, pid: started.pid });
   }, 30_000);
   afterAll(async () => {
     if (!daemon) return;

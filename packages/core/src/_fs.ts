@@ -36,14 +36,27 @@ export function readJsonSync(path: string): unknown {
     const st = fstatSync(fd);
     const stamp = stampOf(st);
     const hit = jsonMemo.get(path);
-    if (hit?.stamp === stamp) return hit.value;
+    if (hit?.stamp === stamp) {
+      remember(path, stamp, hit.value);
+      return hit.value;
+    }
     const data = readFileSync(fd);
     const value = JSON.parse(isAscii(data) ? data.toString('latin1') : data.toString('utf8'));
-    jsonMemo.set(path, { stamp, value });
+    remember(path, stamp, value);
     return value;
   } finally {
     closeSync(fd);
   }
+}
+
+/** Files kept at most (a state and a hash cache per tree): the one read longest ago goes first. */
+const JSON_MEMO_FILES = 64;
+
+function remember(path: string, stamp: string, value: unknown): void {
+  if (!jsonMemo) return;
+  jsonMemo.delete(path);
+  jsonMemo.set(path, { stamp, value });
+  if (jsonMemo.size > JSON_MEMO_FILES) jsonMemo.delete(jsonMemo.keys().next().value as string);
 }
 
 function stampOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
@@ -98,7 +111,7 @@ export async function writeFileAtomic(
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.reyna-${crypto().randomBytes(4).toString('hex')}.tmp`;
   const handle = await open(tmp, 'w', mode);
-  const remember = jsonMemo !== undefined && options.json !== undefined;
+  const keep = jsonMemo !== undefined && options.json !== undefined;
   let ino: number | undefined;
   try {
     try {
@@ -107,15 +120,15 @@ export async function writeFileAtomic(
       await handle.chmod(mode);
       // Not for caches: one torn by a crash reads as damaged and is rebuilt, and the fsync costs every run.
       if (options.durable !== false) await handle.sync();
-      if (remember) ino = (await handle.stat()).ino;
+      if (keep) ino = (await handle.stat()).ino;
     } finally {
       await handle.close();
     }
     await rename(tmp, path);
-    if (remember) {
+    if (keep) {
       // Only while the file there is still the one written (another process may have replaced it since).
       const st = await lstat(path);
-      if (st.ino === ino) jsonMemo?.set(path, { stamp: stampOf(st), value: options.json });
+      if (st.ino === ino) remember(path, stampOf(st), options.json);
     }
   } catch (error) {
     // A disk that fills up, or a directory where the file goes: leave no temp file behind.

@@ -220,7 +220,11 @@ function toWire(error: unknown): WireError {
 /** Listens on the socket, replacing a stale one; the socket's inode (undefined for a Windows pipe). */
 async function listenOn(server: Server, socket: string): Promise<number | undefined> {
   const unix = process.platform !== 'win32';
-  if (unix) mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+  try {
+    if (unix) mkdirSync(dirname(socket), { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw listenError(error, socket);
+  }
   const listen = () =>
     new Promise<void>((resolveListen, reject) => {
       server.once('error', reject);

@@ -43,23 +43,37 @@ without the daemon.`;
       const daemon = await serveDaemon({ socket, idleTimeoutMs: this.flags['idle-timeout'] * 60_000 });
       const info = { ...daemon.info(), started: true };
       this.render(info, () => this.log(`${c.green('➜')} sync daemon on ${c.bold(socket)} ${c.dim(`pid ${info.pid}`)}`));
+      // Started by `daemon start`, whose ends of these pipes are gone by now: a warning must not take it down.
+      process.stdout.on('error', () => {});
+      process.stderr.on('error', () => {});
       this.signal.addEventListener('abort', () => void daemon.stop(), { once: true });
       await daemon.stopped;
       return info;
     }
+    let info: DaemonInfo & { started: boolean };
     const running = await daemonInfo(ctx.env);
-    if (running) {
-      const info = { ...running, started: false };
-      return this.render(info, () =>
-        this.log(`${c.green('✔')} The sync daemon runs already on ${c.bold(socket)} ${c.dim(`pid ${info.pid}`)}`),
-      );
+    if (running) info = { ...running, started: false };
+    else {
+      try {
+        info = { ...(await startInBackground(socket, this.flags['idle-timeout'], ctx.env)), started: true };
+      } catch (error) {
+        // Another `daemon start` got there first.
+        const first = error instanceof ReynaError && error.code === 'E_DAEMON_RUNNING' && (await daemonInfo(ctx.env));
+        if (!first) throw error;
+        info = { ...first, started: false };
+      }
     }
-    const info = { ...(await startInBackground(socket, this.flags['idle-timeout'], ctx.env)), started: true };
     return this.render(info, () =>
-      this.log(`${c.green('✔')} Started the sync daemon on ${c.bold(socket)} ${c.dim(`pid ${info.pid}`)}`),
+      this.log(
+        info.started
+          ? `${c.green('✔')} Started the sync daemon on ${c.bold(socket)} ${c.dim(`pid ${info.pid}`)}`
+          : `${c.green('✔')} The sync daemon runs already on ${c.bold(socket)} ${c.dim(`pid ${info.pid}`)}`,
+      ),
     );
   }
 }
+
+type StartAnswer = (DaemonInfo & { error?: undefined }) | { error: { code: string; message: string; hint?: string } };
 
 /** Runs `daemon start --foreground` detached from this terminal; resolves with its facts once it listens. */
 function startInBackground(socket: string, idleMinutes: number, env: Record<string, string | undefined>) {
@@ -82,33 +96,27 @@ function startInBackground(socket: string, idleMinutes: number, env: Record<stri
       out += chunk;
       const nl = out.indexOf('\n');
       if (nl === -1) return;
+      let answer: StartAnswer;
+      try {
+        answer = JSON.parse(out.slice(0, nl));
+      } catch {
+        reject(new ReynaError('E_DAEMON_START', `The sync daemon answered: ${out.slice(0, nl)}`));
+        return;
+      }
+      // Its error, as the one JSON document it prints with --json: the message and hint are its own.
+      if (answer.error) {
+        reject(new ReynaError(answer.error.code, answer.error.message, { hint: answer.error.hint }));
+        return;
+      }
       child.removeAllListeners('exit');
       child.stdout.destroy();
       child.stderr.destroy();
       child.unref();
-      try {
-        resolve(JSON.parse(out.slice(0, nl)));
-      } catch {
-        reject(new ReynaError('E_DAEMON_START', `The sync daemon answered: ${out.slice(0, nl)}`));
-      }
+      resolve(answer);
     });
     child.once('exit', (code) => {
-      let message = err.trim();
-      try {
-        // Its error as a JSON document (it runs with --json): the message and hint are the daemon's own.
-        const doc = JSON.parse(out.trim().split('\n')[0] ?? '') as {
-          error?: { code: string; message: string; hint?: string };
-        };
-        if (doc.error) {
-          reject(new ReynaError(doc.error.code, doc.error.message, { hint: doc.error.hint }));
-          return;
-        }
-      } catch {
-        // Not JSON: its stderr says what happened.
-      }
-      message ||= `exit code ${code}`;
       reject(
-        new ReynaError('E_DAEMON_START', `The sync daemon did not start: ${message}`, {
+        new ReynaError('E_DAEMON_START', `The sync daemon did not start: ${err.trim() || `exit code ${code}`}`, {
           hint: 'Run `reyna daemon start --foreground` to see it start.',
         }),
       );
