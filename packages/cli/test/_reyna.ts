@@ -59,6 +59,16 @@ fs.writeFileSync('dist/client/index.html', '<!doctype html><title>x</title>');
 fs.writeFileSync('dist/worker/index.js', 'export default { fetch() { return new Response("ok"); } };');
 `;
 
+/** Whether a process with this pid is still there. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function tempDir(prefix = 'reyna-e2e-', parent = tmpdir()): string {
   mkdirSync(parent, { recursive: true });
   return mkdtempSync(join(parent, prefix));

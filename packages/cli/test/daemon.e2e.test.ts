@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bin, reyna, tempDir } from './_reyna.js';
+import { alive, bin, reyna, tempDir } from './_reyna.js';
 import { need } from './_services.js';
 
 const built = need(
@@ -19,15 +19,6 @@ afterAll(async () => {
   await reyna(['daemon', 'stop'], { cwd: home, home });
   rmSync(home, { recursive: true, force: true });
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe.runIf(built)('reyna daemon (the real binary)', () => {
   it('starts one daemon in the background, says so, lists it, and stops it', async () => {

@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
+import { alive, bin, cleanEnv, repoRoot, reyna, tempDir } from './_reyna.js';
 import { CHROMIUM, CHROMIUM_ARGS, hasChromium, need } from './_services.js';
 
 const browserOk = need('Chromium', hasChromium(), 'apt-get install -y chromium');
@@ -36,15 +36,6 @@ const workerdsIn = (pids: number[]) =>
       return false;
     }
   });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
   const deadline = Date.now() + ms;
