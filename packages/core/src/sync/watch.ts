@@ -1,18 +1,22 @@
-// A scanner for a process that outlives one command (the sync daemon): it keeps a watch (inotify, FSEvents, …)
-// on every directory the last walk read, and a status asked when none of them reported anything since is answered
-// from that walk, without an lstat of each file. Anything reported at all (a change, an error, a watch that could
-// not be set) makes the next scan walk the tree whole, as a process of its own would, so a lost or merged event
-// costs a walk and never a wrong answer: a kernel that drops events (a full inotify queue) has queued thousands
-// first. A push always walks the whole tree.
+// A scanner for a process that outlives one command (the sync daemon): it keeps an inotify watch on every
+// directory the last walk read, and a status asked when none of them reported anything since is answered from that
+// walk, without an lstat of each file. Anything reported at all (a change, an error, a watch that could not be
+// set) makes the next scan walk the tree whole, as a process of its own would, so a lost or merged event costs a
+// walk and never a wrong answer: a kernel that drops events (a full inotify queue) has queued thousands first. A
+// push always walks the whole tree.
 //
 // A walk sets every watch afresh, each just before its directory is read: a watch follows the directory it was
 // set on, not its name, so one kept across a walk could be watching a directory moved away or deleted while a new
-// one took its place. Events arrive asynchronously: before it trusts "nothing reported", a scan writes a cookie file into .reyna/
-// (watched too) and waits for its event. Every watch shares the process's one event queue, and the queue keeps
-// order, so every change made before the scan started has been reported by then.
+// one took its place. Events arrive asynchronously: before it trusts "nothing reported", a scan writes a cookie
+// file into .reyna/ (watched too) and waits for its event. Every watch shares the process's one inotify queue,
+// and the queue keeps order, so every change made before the scan started has been reported by then. That order
+// is Linux's: elsewhere (one queue a directory on Windows, FSEvents' coalescing on macOS) every scan walks.
 import { type FSWatcher, lstatSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HASH_CACHE_FILE, loadIgnore, type Scanner, type ScanResult, STATE_DIR, scanTree } from './_scan.js';
+
+/** Where the watches' events come in the order they happened, one queue for all (see above). */
+const ORDERED_EVENTS = process.platform === 'linux';
 
 /** How long a scan waits for its cookie before it walks anyway. */
 const COOKIE_MS = 2000;
@@ -124,7 +128,7 @@ export function watchTree(root: string): WatchedTree {
 
   const scan: Scanner = async (scanRoot, purpose, deferSave) => {
     if (closed || scanRoot !== root) throw new Error(`watchTree(${root}) was asked to scan ${scanRoot}`);
-    const settled = await barrier();
+    const settled = ORDERED_EVENTS && (await barrier());
     if (purpose === 'status' && settled && !dirty && !unwatchable && previous) {
       last = 'watched';
       const { files, cached, save } = previous;
@@ -142,7 +146,7 @@ export function watchTree(root: string): WatchedTree {
         cachePath: join(root, HASH_CACHE_FILE),
         deferSave,
         // Watched before it is read, so nothing written into it after the read goes unreported.
-        onDir: watchDir,
+        onDir: ORDERED_EVENTS ? watchDir : undefined,
       });
     } catch (error) {
       dirty = true;
