@@ -7,7 +7,8 @@
 // resident process that answers a status of an unchanged tree from directory watches, without a walk. Where
 // NODE_EXTRA_CA_CERTS is set, status and push are also timed without it (Node parses that bundle before any code
 // runs). The targets are judged on the figures through the daemon, with this machine's environment as it is; the
-// figures without the daemon are shown beside them. Exits 1 when a target is missed.
+// figures without the daemon are shown beside them. Each sample follows a pause of 300 ms. Exits 1 when a target
+// is missed.
 // `node bench/sync.mjs [runs] [files]` (default 5 runs, 10000 files).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,6 +99,12 @@ try {
     const value = fn();
     return { ms: performance.now() - started, value };
   };
+  // Each sample after a pause: what the command before it left running (a garbage collection in this process, in
+  // the daemon or the server, on two cores) would otherwise be timed with it, whichever command comes next.
+  const sample = async (fn) => {
+    await new Promise((r) => setTimeout(r, 300));
+    return time(fn);
+  };
   const first = time(() => reyna('push', '-m', 'first'));
   console.log(`sync of ${count} files against ${info.url} (PGlite), median of ${runs} runs`);
   console.log(
@@ -112,21 +119,21 @@ try {
   const bytes = [];
   time(() => reyna('status')); // the first status after a push fills the hash cache
   for (let i = 0; i < runs; i++) {
-    times.git.push(time(() => git('status', '--porcelain')).ms);
-    times.node.push(time(() => node('-e', '0')).ms);
-    times.walk.push(time(() => node('-e', walk)).ms);
-    times.status.push(time(() => reyna('status')).ms);
+    times.git.push((await sample(() => git('status', '--porcelain'))).ms);
+    times.node.push((await sample(() => node('-e', '0'))).ms);
+    times.walk.push((await sample(() => node('-e', walk))).ms);
+    times.status.push((await sample(() => reyna('status'))).ms);
     const started = performance.now();
     await status({ cwd: app, env: {}, server: info.url, token: info.ownerToken, homedir: work });
     times.inProcess.push(performance.now() - started);
     writeFileSync(join(app, 'src/m0/f0.ts'), `export const v0 = ${i};\n`);
-    const pushed = time(() => reyna('push'));
+    const pushed = await sample(() => reyna('push'));
     times.push.push(pushed.ms);
     bytes.push(pushed.value.summary.bytesSent);
     if (extraCa) {
-      times.statusNoCa.push(time(() => run(envNoCa, ['status'])).ms);
+      times.statusNoCa.push((await sample(() => run(envNoCa, ['status']))).ms);
       writeFileSync(join(app, 'src/m0/f0.ts'), `export const v0 = -${i};\n`);
-      times.pushNoCa.push(time(() => run(envNoCa, ['push'])).ms);
+      times.pushNoCa.push((await sample(() => run(envNoCa, ['push']))).ms);
     }
   }
   // The same commands with the sync daemon running (`reyna daemon start`), which they then go through. git status
@@ -136,18 +143,18 @@ try {
   try {
     time(() => reyna('status')); // its first status walks the tree and sets the watches
     for (let i = 0; i < runs; i++) {
-      times.git.push(time(() => git('status', '--porcelain')).ms);
-      const answered = time(() => reyna('status'));
+      times.git.push((await sample(() => git('status', '--porcelain'))).ms);
+      const answered = await sample(() => reyna('status'));
       if (!answered.value.clean) throw new Error('status through the daemon saw a change where there is none');
       daemonTimes.status.push(answered.ms);
       writeFileSync(join(app, 'src/m0/f0.ts'), `export const v0 = d${i};\n`);
-      const pushed = time(() => reyna('push'));
+      const pushed = await sample(() => reyna('push'));
       if (pushed.value.summary.transferred !== 1) throw new Error('a push through the daemon did not send one blob');
       daemonTimes.push.push(pushed.ms);
       if (extraCa) {
-        daemonTimes.statusNoCa.push(time(() => run(envNoCa, ['status'])).ms);
+        daemonTimes.statusNoCa.push((await sample(() => run(envNoCa, ['status']))).ms);
         writeFileSync(join(app, 'src/m0/f0.ts'), `export const v0 = -d${i};\n`);
-        daemonTimes.pushNoCa.push(time(() => run(envNoCa, ['push'])).ms);
+        daemonTimes.pushNoCa.push((await sample(() => run(envNoCa, ['push']))).ms);
       }
     }
   } finally {
