@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.argv[2] ?? 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/reyna.cjs');
 const vite = join(root, 'node_modules/vite/bin/vite.js');
 const esbuild = join(root, 'node_modules/esbuild/bin/esbuild');
 const work = join(root, '.tmp/bench-build');

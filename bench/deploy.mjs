@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const assets = Number(process.argv[2] ?? 1000);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/reyna.cjs');
 const work = join(root, '.tmp/bench-deploy');
 const app = join(work, 'bench-app');
 

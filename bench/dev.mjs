@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 const runs = Number(process.argv[2] ?? 5);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/reyna.cjs');
 const vite = join(root, 'node_modules/vite/bin/vite.js');
 const work = join(root, '.tmp/bench-dev');
 const app = join(work, 'bench-app');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const TARGET = 1.6;
 const WARMUPS = 2;
 const runs = Number(process.argv[2] ?? 15);
-const bin = fileURLToPath(new URL('../packages/cli/bin/run.js', import.meta.url));
+const bin = fileURLToPath(new URL('../packages/cli/bin/reyna.cjs', import.meta.url));
 const cases = [
   { name: 'node -e 0', args: ['-e', '0'] },
   { name: 'reyna --version', args: [bin, '--version'] },

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const runs = Number(process.argv[2] ?? 5);
 const count = Number(process.argv[3] ?? 10_000);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/reyna.cjs');
 const work = join(root, '.tmp/bench-sync');
 const app = join(work, 'app');
 rmSync(work, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = join(root, 'packages/cli/bin/run.js');
+const bin = join(root, 'packages/cli/bin/reyna.cjs');
 // Inside the repository, so the app resolves the workspace's installed dependencies: no second npm install.
 const work = join(root, '.tmp/start');
 const dataDir = join(work, 'studio');

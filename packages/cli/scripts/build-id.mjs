@@ -13,7 +13,7 @@ const dists = [
 const hash = createHash('sha256');
 for (const dist of dists) {
   const files = readdirSync(dist, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.js'))
+    .filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))
     .sort();
   for (const file of files)
     hash

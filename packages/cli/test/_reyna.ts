@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const bin = join(repoRoot, 'packages/cli/bin/run.js');
+export const bin = join(repoRoot, 'packages/cli/bin/reyna.cjs');
 
 export interface Ran {
   code: number | null;

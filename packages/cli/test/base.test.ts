@@ -34,8 +34,11 @@ function environment(extra: Record<string, string | undefined>): NodeJS.ProcessE
   return env;
 }
 
-function start(args: string[], options: { env?: Record<string, string | undefined>; node?: string[] } = {}) {
-  return spawn(process.execPath, [...(options.node ?? []), bin, ...args], {
+function start(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; node?: string[]; entry?: string } = {},
+) {
+  return spawn(process.execPath, [...(options.node ?? []), options.entry ?? bin, ...args], {
     cwd: home,
     env: environment(options.env ?? {}),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,8 +56,10 @@ function finish(child: ChildProcess): Promise<Ran> {
   });
 }
 
-const reyna = (args: string[], options: { env?: Record<string, string | undefined>; node?: string[] } = {}) =>
-  finish(start(args, options));
+const reyna = (
+  args: string[],
+  options: { env?: Record<string, string | undefined>; node?: string[]; entry?: string } = {},
+) => finish(start(args, options));
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'reyna-cli-test-'));
@@ -85,6 +90,24 @@ describe('reyna --version', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ name: pkg.name, version: pkg.version, node: process.version });
   });
+});
+
+// The package's bin: CommonJS, answering a status the sync daemon answers and handing everything else to
+// bin/run.js (the e2e tests spawn it for every command; status through a daemon: sync.e2e.test.ts).
+describe('bin/reyna.cjs', () => {
+  const entry = join(cli, 'bin', 'reyna.cjs');
+  it('is the bin of the package', () => {
+    const manifest = JSON.parse(readFileSync(join(cli, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(manifest.bin).toEqual({ reyna: './bin/reyna.cjs' });
+  });
+
+  it.each([[['--version']], [['--help']], [['status', '--json']], [['status', '--bogus']], [['nope']]])(
+    '%j answers as bin/run.js does',
+    async (args) => {
+      const [launched, direct] = await Promise.all([reyna(args, { entry }), reyna(args)]);
+      expect([launched.code, launched.stdout, launched.stderr]).toEqual([direct.code, direct.stdout, direct.stderr]);
+    },
+  );
 });
 
 describe('reyna --help', () => {

@@ -1,4 +1,4 @@
-// Spawns the built `reyna` binary (packages/cli/bin/run.js; run the build first) as a user would: server start on a
+// Spawns the built `reyna` binary (packages/cli/bin/reyna.cjs; run the build first) as a user would: server start on a
 // free loopback port, login, whoami, token create, then a restart that keeps everything and prints no new token,
 // and token list / revoke.
 import { type ChildProcess, spawn } from 'node:child_process';
