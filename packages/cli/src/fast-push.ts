@@ -42,12 +42,8 @@ export function parsePushArgs(argv: readonly string[], env: Record<string, strin
 export async function runPush(args: PushArgs): Promise<void> {
   const session = new Session(() => true);
   try {
-    const { callFor, inDaemonOrHere } = await import('./daemon/client.js');
-    const options = { ...session.context(), server: args.server, token: args.token, message: args.message };
-    const result = await inDaemonOrHere(callFor('push', options), async () => {
-      const { push } = await import('@reyna/core/sync');
-      return push(options);
-    });
+    const { push } = await import('./daemon/client.js');
+    const result = await push({ ...session.context(), server: args.server, token: args.token, message: args.message });
     const { files: _files, ...plan } = result.plan;
     session.render({ ...result, plan }, () => {});
   } catch (error) {

@@ -29,25 +29,30 @@ export function parseStatusArgs(argv: readonly string[], env: Record<string, str
   return args;
 }
 
+/** Prints a status as the command does: one JSON document, or the lines of status-view. */
+export async function writeStatus(result: StatusResult, json: boolean): Promise<void> {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  // Loaded for the human form only: a script's `--json` needs neither.
+  const [{ createColors, shouldColor }, { printStatus }] = await Promise.all([
+    import('./colors.js'),
+    import('./status-view.js'),
+  ]);
+  printStatus(result, createColors(shouldColor(process.stdout, process.env)), (line) =>
+    process.stdout.write(`${line}\n`),
+  );
+}
+
 /** Runs `status` and prints it as the command does; errors as the base command renders them. */
 export async function runStatus(args: StatusArgs): Promise<void> {
   try {
-    const { callFor, inDaemonOrHere } = await import('./daemon/client.js');
-    const options = { cwd: process.cwd(), env: process.env, server: args.server, token: args.token };
-    const result = (await inDaemonOrHere(callFor('status', options), async () => {
-      const { status } = await import('@reyna/core/sync');
-      return status(options);
-    })) as StatusResult;
-    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else {
-      // Loaded for the human form only: a script's `--json` needs neither.
-      const [{ createColors, shouldColor }, { printStatus }] = await Promise.all([
-        import('./colors.js'),
-        import('./status-view.js'),
-      ]);
-      const colors = createColors(shouldColor(process.stdout, process.env));
-      printStatus(result, colors, (line) => process.stdout.write(`${line}\n`));
-    }
+    const { status } = await import('./daemon/client.js');
+    await writeStatus(
+      await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token }),
+      args.json,
+    );
   } catch (error) {
     // Only a failing status pays for the error module (it knows oclif's errors too).
     const { reportError } = await import('./errors.js');

@@ -24,7 +24,7 @@ to pull first. An interrupted push leaves no revision; run it again and it sends
   };
 
   async run() {
-    const { callFor, inDaemonOrHere } = await import('../daemon/client.js');
+    const { push } = await import('../daemon/client.js');
     const result = await withSteps(
       (tasks) => this.tasks(tasks),
       [
@@ -33,18 +33,13 @@ to pull first. An interrupted push leaves no revision; run it again and it sends
         { id: 'upload', title: 'Upload' },
         { id: 'commit', title: 'Commit' },
       ],
-      (hooks) => {
-        const options = {
+      (hooks) =>
+        push({
           ...syncOptions(this.context(), this.flags),
           message: this.flags.message,
           dryRun: this.flags['dry-run'],
           ...hooks,
-        };
-        return inDaemonOrHere(callFor('push', options), async () => {
-          const { push } = await import('@reyna/core/sync');
-          return push(options);
-        });
-      },
+        }),
     );
     const { plan } = result;
     const { files: _files, ...planOut } = plan;

@@ -1,4 +1,3 @@
-import type { StatusResult } from '@reyna/core/sync';
 import { BaseCommand } from '../base-command.js';
 import { printStatus } from '../status-view.js';
 import { studioFlags, syncOptions } from '../sync-flags.js';
@@ -17,12 +16,8 @@ Unchanged files are not read again: a hash cache keyed by path, size, mtime and 
   static override flags = { ...studioFlags };
 
   async run() {
-    const { callFor, inDaemonOrHere } = await import('../daemon/client.js');
-    const options = syncOptions(this.context(), this.flags);
-    const result = (await inDaemonOrHere(callFor('status', options), async () => {
-      const { status } = await import('@reyna/core/sync');
-      return status(options);
-    })) as StatusResult;
+    const { status } = await import('../daemon/client.js');
+    const result = await status(syncOptions(this.context(), this.flags));
     return this.render(result, () => printStatus(result, this.colors, (line) => this.log(line)));
   }
 }

@@ -4,6 +4,7 @@
 // Node built-ins only, here and in client.ts: every `status` and `push` loads them before it knows whether a
 // daemon answers, and a module of core costs more to load than the daemon takes to answer.
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyncStep, TransferProgress } from '@reyna/core/sync';
@@ -58,6 +59,20 @@ export interface DaemonInfo {
   requests: number;
   idleTimeoutMs: number;
   trees: { root: string; watching: number }[];
+}
+
+/** Calls `onLine` with each line that arrives on `socket`, without its newline. */
+export function onLines(socket: Socket, onLine: (line: string) => void): void {
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      onLine(line);
+    }
+  });
 }
 
 // A socket path longer than this does not fit sockaddr_un on every system (104 bytes on macOS).

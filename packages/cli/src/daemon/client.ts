@@ -4,7 +4,7 @@
 import { lstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { homedir } from 'node:os';
-import type { SyncOptions } from '@reyna/core/sync';
+import type { PushResult, StatusResult, SyncOptions } from '@reyna/core/sync';
 import {
   type DaemonInfo,
   type DaemonNews,
@@ -13,6 +13,7 @@ import {
   type DaemonRequest,
   daemonBuild,
   daemonSocket,
+  onLines,
   type WireError,
 } from './_wire.js';
 
@@ -68,36 +69,26 @@ function exchange(socket: string, call: DaemonCall): Promise<{ result?: unknown;
     const conn = connect(socket);
     let connected = false;
     let replied = false;
-    let buffer = '';
     const onAbort = () => {
       if (!conn.destroyed) conn.write('{"abort":true}\n');
     };
-    conn.setEncoding('utf8');
     conn.once('connect', () => {
       connected = true;
       conn.write(`${JSON.stringify(request)}\n`);
       if (signal?.aborted) onAbort();
       else signal?.addEventListener('abort', onAbort, { once: true });
     });
-    conn.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl !== -1 && !replied; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        let message: DaemonReply | DaemonNews;
-        try {
-          message = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if ('step' in message) {
-          onStep?.(message.step, message.state, message.detail);
-          continue;
-        }
-        if ('progress' in message) {
-          onProgress?.(message.progress);
-          continue;
-        }
+    onLines(conn, (line) => {
+      if (replied) return;
+      let message: DaemonReply | DaemonNews;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if ('step' in message) onStep?.(message.step, message.state, message.detail);
+      else if ('progress' in message) onProgress?.(message.progress);
+      else {
         replied = true;
         signal?.removeEventListener('abort', onAbort);
         conn.end();
@@ -158,12 +149,18 @@ export function callFor(
 }
 
 /**
- * `call` answered by the daemon when one of this build runs, else by `here()` in this process. The daemon's
- * steps and progress reach `call.onStep` and `call.onProgress` as they would from core.
+ * core's `status`, answered by the daemon when one of this build runs, else by core in this process (loaded only
+ * then).
  */
-export async function inDaemonOrHere<R>(call: DaemonCall, here: () => Promise<R>): Promise<R> {
-  const answer = (await askDaemon(call)) as R | undefined;
-  return answer === undefined ? here() : answer;
+export async function status(options: SyncOptions): Promise<StatusResult> {
+  const answer = (await askDaemon(callFor('status', options))) as StatusResult | undefined;
+  return answer ?? (await import('@reyna/core/sync')).status(options);
+}
+
+/** core's `push`, as `status` is; the daemon's steps and progress reach `onStep` and `onProgress` as core's do. */
+export async function push(options: SyncOptions & { message?: string; dryRun?: boolean }): Promise<PushResult> {
+  const answer = (await askDaemon(callFor('push', options))) as PushResult | undefined;
+  return answer ?? (await import('@reyna/core/sync')).push(options);
 }
 
 /** The running daemon's facts, or undefined when none (of this build) answers; REYNA_NO_DAEMON aside. */

@@ -3,9 +3,7 @@
 // loader and the modules of bin/run.js cost more than the daemon takes to answer. Anything but an answer (another
 // form of the command, no daemon, an error) is left to bin/run.js, which runs the command as it always does.
 import type { StatusResult } from '@reyna/core/sync';
-import { createColors, shouldColor } from '../colors.js';
-import { parseStatusArgs } from '../fast-status.js';
-import { printStatus } from '../status-view.js';
+import { parseStatusArgs, writeStatus } from '../fast-status.js';
 import { askDaemon, callFor } from './client.js';
 
 /** Prints the daemon's answer to `status` (the words after it in `argv`); false when there is none to print. */
@@ -15,7 +13,6 @@ export async function statusThroughDaemon(argv: readonly string[], env: Record<s
   const call = callFor('status', { cwd: process.cwd(), env, server: args.server, token: args.token });
   const result = (await askDaemon(call)) as StatusResult | undefined;
   if (result === undefined) return false;
-  if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else printStatus(result, createColors(shouldColor(process.stdout, env)), (line) => process.stdout.write(`${line}\n`));
+  await writeStatus(result, args.json);
   return true;
 }

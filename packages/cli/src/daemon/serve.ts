@@ -17,6 +17,7 @@ import {
   type DaemonReply,
   type DaemonRequest,
   daemonBuild,
+  onLines,
   type WireError,
 } from './_wire.js';
 
@@ -117,7 +118,6 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
 
   const serve = (conn: Socket) => {
-    conn.setEncoding('utf8');
     const abort = new AbortController();
     const interrupt = () => {
       if (!abort.signal.aborted)
@@ -126,30 +126,26 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
     const send = (message: object) => {
       if (!conn.destroyed) conn.write(`${JSON.stringify(message)}\n`);
     };
-    let buffer = '';
-    let request: DaemonRequest | undefined;
+    let asked = false;
     conn.on('error', () => {});
     // A client that goes away (Ctrl-C twice, killed) takes its command with it.
     conn.on('close', interrupt);
-    conn.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (request) {
-          if (line.includes('"abort"')) interrupt();
-          continue;
-        }
-        try {
-          request = JSON.parse(line) as DaemonRequest;
-        } catch {
-          request = { op: 'ping', build: '' };
-          send({ ok: false, error: toWire(new ReynaError('E_DAEMON_REQUEST', 'The request is not JSON')) });
-          conn.end();
-          return;
-        }
-        void answer(request, abort.signal, send).finally(() => conn.end());
+    // The first line is the request; any after it can only ask to abort it.
+    onLines(conn, (line) => {
+      if (asked) {
+        if (line === '{"abort":true}') interrupt();
+        return;
       }
+      asked = true;
+      let request: DaemonRequest;
+      try {
+        request = JSON.parse(line) as DaemonRequest;
+      } catch {
+        send({ ok: false, error: toWire(new ReynaError('E_DAEMON_REQUEST', 'The request is not JSON')) });
+        conn.end();
+        return;
+      }
+      void answer(request, abort.signal, send).finally(() => conn.end());
     });
   };
 
@@ -204,15 +200,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
 }
 
 function toWire(error: unknown): WireError {
-  if (error instanceof ReynaError) {
-    return {
-      code: error.code,
-      message: error.message,
-      hint: error.hint,
-      details: error.details,
-      exitCode: error.exitCode,
-    };
-  }
+  if (error instanceof ReynaError) return { ...error.toJSON().error, exitCode: error.exitCode };
   const e = error instanceof Error ? error : new Error(String(error));
   return { code: 'E_INTERNAL', message: e.message, exitCode: 70, bug: { name: e.name, stack: e.stack } };
 }

@@ -229,6 +229,14 @@ export async function scanTree(
   return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, save };
 }
 
+/** scanTree of an app's tree at `root`: its .reynaignore with the defaults, and its hash cache in .reyna/. */
+export async function scanApp(
+  root: string,
+  options: { deferSave?: boolean; onDir?: (path: string) => void } = {},
+): Promise<ScanResult> {
+  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE), ...options });
+}
+
 function readCache(path: string): CacheFile {
   try {
     const data = readJsonSync(path) as CacheFile;

@@ -16,14 +16,12 @@ import {
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
 import {
-  HASH_CACHE_FILE,
   IGNORE_FILE,
   type LocalFile,
-  loadIgnore,
   type Scanner,
   type ScanResult,
   STATE_DIR,
-  scanTree,
+  scanApp,
   sha256Of,
   toManifest,
 } from './_scan.js';
@@ -169,9 +167,8 @@ async function openLinked(options: SyncOptions): Promise<Linked> {
   return { root, appId: config.appId, api, state, base: state?.files ?? {}, baseRevision: state?.revision ?? null };
 }
 
-async function scan(root: string, deferSave = false): Promise<ScanResult> {
-  return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE), deferSave });
-}
+/** The scanner of a command on its own: a walk of the whole tree, every time. */
+const walk: Scanner = (root, _purpose, deferSave) => scanApp(root, { deferSave });
 
 function sameEntry(a: Manifest[string] | undefined, b: Manifest[string] | undefined): boolean {
   if (!a || !b) return a === b;
@@ -302,7 +299,7 @@ export async function linkApp(
     };
     return { app, server: api.server, dir: root, head: app.head, plan, summary: summary(0, 0) };
   }
-  const local = toManifest((await scan(root)).files);
+  const local = toManifest((await scanApp(root)).files);
   const taken = new Set<string>();
   for (const path of Object.keys(remote))
     if (!Object.hasOwn(local, path) && (await occupied(root, path))) taken.add(path);
@@ -403,27 +400,26 @@ export interface StatusResult {
   hashed: number;
 }
 
-/** The working tree against the last-synced revision, and what changed on the server since. */
 /**
- * diffManifests of the last-synced manifest and a scan's files, kept for the pair: in a process that serves many
- * commands (the sync daemon), an unchanged tree's status gets both the same state and the same files again, and
+ * diffManifests of the last-synced manifest and a scan's files, kept with the scan: in a process that serves many
+ * commands (the sync daemon), an unchanged tree's status gets the same files and the same state again, and
  * comparing 10,000 entries would be most of its answer.
  */
-const treeDiffs = new WeakMap<Manifest, WeakMap<ReadonlyMap<string, LocalFile>, ManifestDiff>>();
+const treeDiffs = new WeakMap<ReadonlyMap<string, LocalFile>, { base: Manifest; diff: ManifestDiff }>();
 function treeDiff(base: Manifest, files: ReadonlyMap<string, LocalFile>): ManifestDiff {
-  const byFiles = treeDiffs.get(base) ?? new WeakMap<ReadonlyMap<string, LocalFile>, ManifestDiff>();
-  treeDiffs.set(base, byFiles);
-  const diff = byFiles.get(files) ?? diffManifests(base, files);
-  byFiles.set(files, diff);
+  const kept = treeDiffs.get(files);
+  if (kept?.base === base) return kept.diff;
+  const diff = diffManifests(base, files);
+  treeDiffs.set(files, { base, diff });
   return diff;
 }
 
+/** The working tree against the last-synced revision, and what changed on the server since. */
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
   // The request first, so it travels while the tree is walked.
   const head = linked.api.getApp(linked.appId);
-  const scanned = options.scanner ? options.scanner(linked.root, 'status', false) : scan(linked.root);
-  const [local, app] = await Promise.all([scanned, head]);
+  const [local, app] = await Promise.all([(options.scanner ?? walk)(linked.root, 'status', false), head]);
   const diff = treeDiff(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
@@ -503,7 +499,7 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   const local = await timed(
     options,
     'scan',
-    () => (options.scanner ? options.scanner(linked.root, 'push', true) : scan(linked.root, true)),
+    () => (options.scanner ?? walk)(linked.root, 'push', true),
     (s) => `${s.files.size} files, ${s.hashed} read`,
   );
   try {
@@ -785,7 +781,7 @@ export async function planPull(options: SyncOptions): Promise<PullPlan & { linke
     timed(
       options,
       'scan',
-      () => scan(linked.root),
+      () => scanApp(linked.root),
       (s) => `${s.files.size} files, ${s.hashed} read`,
     ),
     linked.api.getApp(linked.appId),

@@ -13,7 +13,7 @@
 // is Linux's: elsewhere (one queue a directory on Windows, FSEvents' coalescing on macOS) every scan walks.
 import { type FSWatcher, lstatSync, mkdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HASH_CACHE_FILE, loadIgnore, type Scanner, type ScanResult, STATE_DIR, scanTree } from './_scan.js';
+import { type Scanner, type ScanResult, STATE_DIR, scanApp } from './_scan.js';
 
 /** Where the watches' events come in the order they happened, one queue for all (see above). */
 const ORDERED_EVENTS = process.platform === 'linux';
@@ -141,13 +141,8 @@ export function watchTree(root: string): WatchedTree {
     unwatchable = false;
     let result: ScanResult;
     try {
-      result = await scanTree(root, {
-        ignore: await loadIgnore(root),
-        cachePath: join(root, HASH_CACHE_FILE),
-        deferSave,
-        // Watched before it is read, so nothing written into it after the read goes unreported.
-        onDir: ORDERED_EVENTS ? watchDir : undefined,
-      });
+      // Each directory watched before it is read, so nothing written into it after the read goes unreported.
+      result = await scanApp(root, { deferSave, onDir: ORDERED_EVENTS ? watchDir : undefined });
     } catch (error) {
       dirty = true;
       previous = undefined;
