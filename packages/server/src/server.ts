@@ -390,7 +390,9 @@ export function createServer(options: ServerOptions) {
       summary: 'Delete an app with its revisions, deployments, builds and unreferenced blobs',
     },
     async (c) => {
-      const orphans = await store.deleteApp(me(c).id, c.req.param('appId') ?? '');
+      const appId = c.req.param('appId') ?? '';
+      const orphans = await store.deleteApp(me(c).id, appId);
+      publish(`app.deleted.${appId}`, { ownerId: me(c).id, appId }, c.get('log'));
       await dropOrphans(orphans, c.get('log'));
       return c.body(null, 204);
     },

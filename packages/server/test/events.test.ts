@@ -59,17 +59,20 @@ describe.each(buses.map((b) => [b.title, b] as const))('events on %s', (_title, 
     const { body: bucket } = await api.post('/v1/buckets', { name: 'ev' });
     await api.put(`/v1/buckets/${bucket.id}/objects/k`, { sha256: sha256('e') });
     await api.post(`/v1/apps/${app.id}/deployments`, { target: 'local', status: 'success' });
+    expect((await api.del(`/v1/apps/${app.id}`)).status).toBe(204);
     const who = (await api.get('/v1/whoami')).body.user.id;
     const want = [
       `blob.created.${who}`,
       `app.revision.created.${app.id}`,
       `bucket.changed.${bucket.id}`,
       `deployment.created.${app.id}`,
+      `app.deleted.${app.id}`,
     ];
     for (let i = 0; i < 100 && seen.length < want.length; i++) await new Promise((r) => setTimeout(r, 20));
     stop();
     expect(seen.map((e) => e.subject)).toEqual(want);
     expect(seen[1]?.data).toMatchObject({ appId: app.id, revision: rev.body.id, parent: null });
+    expect(seen[4]?.data).toMatchObject({ appId: app.id });
   });
 
   it('streams the owner’s events, and only theirs, as Server-Sent Events', async () => {

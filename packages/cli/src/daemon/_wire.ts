@@ -59,6 +59,8 @@ export interface DaemonInfo {
   requests: number;
   idleTimeoutMs: number;
   trees: { root: string; watching: number }[];
+  /** Studio servers' event streams followed (one per server and token), and how many are open now. */
+  eventStreams: { followed: number; open: number };
 }
 
 /** Calls `onLine` with each line that arrives on `socket`, without its newline. */

@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { ReynaError } from '@reyna/core/errors';
-import { memoizeJsonReads, push, type SyncOptions, status } from '@reyna/core/sync';
+import { FollowedHeads, memoizeJsonReads, push, type SyncOptions, status } from '@reyna/core/sync';
 import { type WatchedTree, watchTree } from '@reyna/core/sync/watch';
 import { EXIT_INTERRUPTED } from '../exit-codes.js';
 import {
@@ -46,6 +46,8 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
   const build = currentBuild();
   const startedAt = new Date().toISOString();
   const trees = new Map<string, { tree: WatchedTree; queue: Promise<unknown> }>();
+  // Each server's event stream (per token), so a status of an app whose head did not move asks the server nothing.
+  const heads = new FollowedHeads();
   let requests = 0;
   let active = 0;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -63,6 +65,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
     requests,
     idleTimeoutMs: options.idleTimeoutMs,
     trees: [...trees].map(([root, t]) => ({ root, watching: t.tree.watching })),
+    eventStreams: heads.streams(),
   });
 
   const armIdle = () => {
@@ -102,6 +105,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
       batchBytes: request.batchBytes,
       batchFiles: request.batchFiles,
       scanner: entry.tree.scan,
+      heads,
       onStep: (step, state, detail) => send({ step, state, detail } satisfies DaemonNews),
       onProgress: request.progress ? (progress) => send({ progress } satisfies DaemonNews) : undefined,
     };
@@ -190,6 +194,7 @@ export async function serveDaemon(options: DaemonOptions): Promise<RunningDaemon
       await new Promise<void>((r) => server.close(() => r()));
       for (const { tree } of trees.values()) tree.close();
       trees.clear();
+      heads.close();
       // Only the socket this daemon made: a daemon started since may have replaced it.
       if (ino !== undefined && sameInode(options.socket, ino)) rmSync(options.socket, { force: true });
       resolveStopped();

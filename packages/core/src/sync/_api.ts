@@ -289,17 +289,24 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Follows `GET /v1/events` (Server-Sent Events) until `signal` aborts, calling `onEvent` for each; a dropped
- * stream is opened again after a pause. `onOpen` runs each time the stream is (re)established.
+ * stream is opened again after a pause. `onOpen` runs each time the stream is (re)established (the server's
+ * `ready`: from then on, every event reaches `onEvent`), `onDrop` each time an opened stream ended or broke.
  */
 export async function followEvents(
   api: Api,
-  options: { subject: string; onEvent: (subject: string, data: string) => void; onOpen?: () => void },
+  options: {
+    subject: string;
+    onEvent: (subject: string, data: string) => void;
+    onOpen?: () => void;
+    onDrop?: () => void;
+  },
 ): Promise<void> {
   const fetch = api.options.fetch ?? globalThis.fetch;
   const signal = api.options.signal;
   const url = `${api.server}${API_PREFIX}/events?subject=${encodeURIComponent(options.subject)}`;
   let pause = 250;
   while (!signal?.aborted) {
+    let opened = false;
     try {
       const res = await fetch(url, {
         signal,
@@ -334,8 +341,10 @@ export async function followEvents(
             if (line.startsWith('event:')) event = line.slice(6).trim();
             else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
           }
-          if (event === 'ready') options.onOpen?.();
-          else options.onEvent(event, data.join('\n'));
+          if (event === 'ready') {
+            opened = true;
+            options.onOpen?.();
+          } else options.onEvent(event, data.join('\n'));
           end = buffer.indexOf('\n\n');
         }
       }
@@ -343,6 +352,8 @@ export async function followEvents(
     } catch (error) {
       if (signal?.aborted) return;
       if (error instanceof ReynaError) throw error;
+    } finally {
+      if (opened) options.onDrop?.();
     }
     if (signal?.aborted) return;
     await sleep(pause, signal).catch(() => {});

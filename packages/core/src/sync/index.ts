@@ -15,6 +15,7 @@ import {
 } from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
+import type { Heads } from './_heads.js';
 import {
   IGNORE_FILE,
   type LocalFile,
@@ -29,6 +30,7 @@ import { downloadBlobs, type TransferOptions, uploadBlobs } from './_transfer.js
 
 export { memoizeJsonReads } from '../_fs.js';
 export { Api, type ApiOptions, followEvents } from './_api.js';
+export { FollowedHeads, type FollowedHeadsOptions, type Heads } from './_heads.js';
 export {
   DEFAULT_IGNORES,
   HASH_CACHE_FILE,
@@ -77,6 +79,8 @@ export interface SyncOptions extends TransferOptions {
   onStep?: (step: SyncStep, state: 'start' | 'done' | 'skip', detail?: string) => void;
   /** How status and push walk the tree; the sync daemon passes one that remembers what it saw. */
   scanner?: Scanner;
+  /** How status learns the app's head (default: it asks); the sync daemon passes FollowedHeads. */
+  heads?: Heads;
 }
 
 export type SyncStep = 'scan' | 'compare' | 'upload' | 'commit' | 'download' | 'write';
@@ -418,21 +422,23 @@ function treeDiff(base: Manifest, files: ReadonlyMap<string, LocalFile>): Manife
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
   // The request first, so it travels while the tree is walked.
-  const head = linked.api.getApp(linked.appId);
-  const [local, app] = await Promise.all([(options.scanner ?? walk)(linked.root, 'status', false), head]);
+  const asked = options.heads
+    ? options.heads.head(linked.api, linked.appId)
+    : linked.api.getApp(linked.appId).then((app) => app.head);
+  const [local, head] = await Promise.all([(options.scanner ?? walk)(linked.root, 'status', false), asked]);
   const diff = treeDiff(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
-  const moved = app.head !== linked.baseRevision && app.head !== null;
-  const remote = moved ? (await linked.api.getRevision(linked.appId, app.head as string)).files : linked.base;
+  const moved = head !== linked.baseRevision && head !== null;
+  const remote = moved ? (await linked.api.getRevision(linked.appId, head)).files : linked.base;
   const server = moved ? diffManifests(linked.base, remote) : { added: [], changed: [], removed: [] };
-  const conflicts = moved ? pullPlanOf(linked, app.head, remote, toManifest(local.files)).conflicts : [];
+  const conflicts = moved ? pullPlanOf(linked, head, remote, toManifest(local.files)).conflicts : [];
   return {
     appId: linked.appId,
     server: linked.api.server,
     base: linked.baseRevision,
-    head: app.head,
-    serverMoved: app.head !== linked.baseRevision,
+    head,
+    serverMoved: head !== linked.baseRevision,
     added: diff.added,
     modified: diff.changed,
     deleted: diff.removed,
@@ -609,7 +615,8 @@ export async function applyPush(
     if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
     if (plan.commit) {
       options.onStep?.('commit', 'start');
-      const committing = commitPlan(linked, plan, digest);
+      const commit = () => commitPlan(linked, plan, digest);
+      const committing = options.heads ? options.heads.committed(linked.api, plan.appId, commit) : commit();
       committing.catch(() => {}); // awaited below
       // What is left to write is made while the server commits: the hash cache (if not yet), the state's manifest.
       await nextTurn();

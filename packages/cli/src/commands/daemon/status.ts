@@ -20,6 +20,9 @@ export default class DaemonStatus extends BaseCommand<typeof DaemonStatus> {
         `${c.green('●')} sync daemon on ${c.bold(info.socket)} ${c.dim(`pid ${info.pid} · since ${info.startedAt} · ${info.requests} requests`)}`,
       );
       for (const tree of info.trees) this.log(`  ${tree.root} ${c.dim(`(${tree.watching} directories watched)`)}`);
+      const { followed, open } = info.eventStreams;
+      if (followed > 0)
+        this.log(`  ${c.dim(`following ${followed} server event stream${followed === 1 ? '' : 's'}, ${open} open`)}`);
     });
   }
 }
