@@ -1,9 +1,9 @@
 // The sync daemon: one resident process per user configuration that runs `status` and `push` for the clients
 // that ask over its socket. What a command of its own pays each time, it pays once: Node's start, loading the
 // modules, parsing the state and the hash cache (kept while the files are unchanged), and compiling the walk; and
-// it watches the trees it has walked, so a status of an unchanged tree needs no walk at all (see
-// @reyna/core/sync/watch). A push walks the whole tree, as it does without the daemon. Requests on one tree run
-// one at a time, in the order they came.
+// it watches the trees it has walked, so a status or push reads again only the directories that changed, and
+// one of an unchanged tree reads nothing (see @reyna/core/sync/watch). Requests on one tree run one at a time, in
+// the order they came.
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, resolve } from 'node:path';

@@ -1,4 +1,4 @@
-import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
@@ -64,13 +64,36 @@ export interface ScanResult {
    * it never rejects.
    */
   save: () => Promise<void>;
+  /** Directories read (the rest were taken from the scan `since`). */
+  read?: number;
+  /** What each directory held, for a later scan `since` this one; with the ignore rules it was read under. */
+  listing?: ReadonlyMap<string, DirListing>;
+  rules?: string;
+}
+
+/** A directory as a scan found it: its files (manifest keys), the directories it walked on to, and those it left. */
+export interface DirListing {
+  files: string[];
+  dirs: string[];
+  skipped: string[];
 }
 
 /**
- * Walks the tree at `root` for `purpose`: a status may be answered from what a watcher knows, a push walks it
- * whole. `deferSave` as scanTree's.
+ * What a watcher knows of a tree since a scan of it (`previous`): which directories may have changed since, and
+ * whether a directory found now is the one `previous` read at that path. A later scan under the same ignore rules
+ * reads only those; every other directory's listing and files are `previous`'s, without a read or an lstat.
  */
-export type Scanner = (root: string, purpose: 'status' | 'push', deferSave: boolean) => Promise<ScanResult>;
+export interface ScanSince {
+  previous: ScanResult;
+  changed: (dir: string) => boolean;
+  same: (dir: string, st: Stats) => boolean;
+}
+
+/**
+ * Scans the tree at `root` for status and push: scanApp, or the sync daemon's watched scanner (sync/watch), which
+ * reads only what changed since its last scan. `deferSave` as scanTree's.
+ */
+export type Scanner = (root: string, deferSave: boolean) => Promise<ScanResult>;
 
 /** An empty sha256 records only that the path passed the ignore rules: its bytes were too fresh to vouch for. */
 type CacheEntry = [size: number, mtimeMs: number, ino: number, sha256: string];
@@ -106,6 +129,7 @@ export async function scanTree(
     deferSave?: boolean;
     /** Told each directory (relative POSIX path, '' for the root) just before it is read. */
     onDir?: (path: string) => void;
+    since?: ScanSince;
   },
 ): Promise<ScanResult> {
   const cache: CacheFile = options.cachePath ? readCache(options.cachePath) : { version: 1, entries: {} };
@@ -122,13 +146,31 @@ export async function scanTree(
   // The cached entries this scan confirmed: the cache is written again only when it would say something else.
   const confirmed: string[] = [];
 
+  const listing = new Map<string, DirListing>();
+  let read = 0;
+  const since = options.since?.previous.rules === options.ignore.rules ? options.since : undefined;
+  const before = since?.previous.listing;
+
   // Paths are joined by hand: path.join's normalising costs more than the rest of a cached file's visit.
   const prefix = root.endsWith('/') || root.endsWith(sep) ? root : `${root}${sep}`;
   // Depth first with an explicit stack, handing the event loop a turn after each directory so a request
-  // started beside the scan (status asks the server for the head) goes out while the tree is walked.
-  const stack = [''];
+  // started beside the scan (status asks the server for the head) goes out while the tree is walked. A directory
+  // is `fresh` when it is not the one the previous scan read there: nothing below it is that scan's either.
+  const stack: { rel: string; fresh: boolean }[] = [{ rel: '', fresh: since === undefined }];
   while (stack.length > 0) {
-    const rel = stack.pop() as string;
+    const { rel, fresh } = stack.pop() as { rel: string; fresh: boolean };
+    const kept = fresh || !since || since.changed(rel) ? undefined : before?.get(rel);
+    if (kept) {
+      for (const key of kept.files) {
+        files.set(key, since?.previous.files.get(key) as LocalFile);
+        if (Object.hasOwn(cache.entries, key)) confirmed.push(key);
+      }
+      for (const dir of kept.dirs) stack.push({ rel: dir, fresh: false });
+      dirs.push(...kept.dirs);
+      skipped.push(...kept.skipped);
+      listing.set(rel, kept);
+      continue;
+    }
     let names: string[];
     options.onDir?.(rel);
     try {
@@ -139,6 +181,9 @@ export async function scanTree(
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && rel) continue;
       throw error;
     }
+    const here: DirListing = { files: [], dirs: [], skipped: [] };
+    listing.set(rel, here);
+    read++;
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
       const abs = prefix + path;
@@ -147,9 +192,13 @@ export async function scanTree(
       if (st === undefined) continue;
       if (st.isDirectory()) {
         if (knownDirs.has(path) || (!knownSkipped.has(path) && !options.ignore(`${path}/`))) {
-          stack.push(path);
+          stack.push({ rel: path, fresh: fresh || !since?.same(path, st) });
           dirs.push(path);
-        } else skipped.push(path);
+          here.dirs.push(path);
+        } else {
+          skipped.push(path);
+          here.skipped.push(path);
+        }
         continue;
       }
       const key = NON_ASCII.test(path) ? path.normalize('NFC') : path;
@@ -160,6 +209,7 @@ export async function scanTree(
         continue;
       }
       if (!st.isFile()) continue;
+      here.files.push(key);
       const mode = st.mode & 0o111 ? 0o755 : 0o644;
       if (hit && hit[0] === st.size && hit[1] === st.mtimeMs && hit[2] === st.ino && hit[3] !== '') {
         files.set(key, { sha256: hit[3], size: st.size, mode, abs });
@@ -226,13 +276,14 @@ export async function scanTree(
     return saving;
   };
   if (!options.deferSave) await save();
-  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, save };
+  const { rules } = options.ignore;
+  return { files, hashed: toHash.length, hashedBytes, cached: confirmed.length, save, read, listing, rules };
 }
 
 /** scanTree of an app's tree at `root`: its .reynaignore with the defaults, and its hash cache in .reyna/. */
 export async function scanApp(
   root: string,
-  options: { deferSave?: boolean; onDir?: (path: string) => void } = {},
+  options: { deferSave?: boolean; onDir?: (path: string) => void; since?: ScanSince } = {},
 ): Promise<ScanResult> {
   return scanTree(root, { ignore: await loadIgnore(root), cachePath: join(root, HASH_CACHE_FILE), ...options });
 }

@@ -172,7 +172,7 @@ async function openLinked(options: SyncOptions): Promise<Linked> {
 }
 
 /** The scanner of a command on its own: a walk of the whole tree, every time. */
-const walk: Scanner = (root, _purpose, deferSave) => scanApp(root, { deferSave });
+const walk: Scanner = (root, deferSave) => scanApp(root, { deferSave });
 
 function sameEntry(a: Manifest[string] | undefined, b: Manifest[string] | undefined): boolean {
   if (!a || !b) return a === b;
@@ -425,7 +425,7 @@ export async function status(options: SyncOptions): Promise<StatusResult> {
   const asked = options.heads
     ? options.heads.head(linked.api, linked.appId)
     : linked.api.getApp(linked.appId).then((app) => app.head);
-  const [local, head] = await Promise.all([(options.scanner ?? walk)(linked.root, 'status', false), asked]);
+  const [local, head] = await Promise.all([(options.scanner ?? walk)(linked.root, false), asked]);
   const diff = treeDiff(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
   // request.
@@ -505,7 +505,7 @@ export async function planPush(options: SyncOptions & { message?: string }): Pro
   const local = await timed(
     options,
     'scan',
-    () => (options.scanner ?? walk)(linked.root, 'push', true),
+    () => (options.scanner ?? walk)(linked.root, true),
     (s) => `${s.files.size} files, ${s.hashed} read`,
   );
   try {

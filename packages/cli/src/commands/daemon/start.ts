@@ -11,7 +11,7 @@ export default class DaemonStart extends BaseCommand<typeof DaemonStart> {
   static override summary = 'Start the sync daemon, which makes `status` and `push` answer faster.';
   static override description = `A resident process that runs \`reyna status\` and \`reyna push\` for this user: it \
 starts once, keeps each tree's sync state in memory and (on Linux) watches the directories it walked, so a \
-status of an unchanged tree is answered without reading the tree again, and a push walks it without starting Node. Commands use \
+status or push reads again only the directories that changed since (none, for an unchanged tree). Commands use \
 it whenever it runs and do the work themselves when it does not (or with REYNA_NO_DAEMON=1): the answers are the \
 same. It listens on a socket only you can open (beside the credentials file, or REYNA_DAEMON_SOCKET) and exits \
 after --idle-timeout minutes without a request. Watches need a local disk: on a network file system, use it \
