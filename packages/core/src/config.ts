@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './_fs.js';
 import { ReynaError } from './errors.js';
@@ -17,7 +17,8 @@ export async function readConfig(dir: string): Promise<ReynaConfig> {
   const path = join(dir, CONFIG_FILE);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // A file of a few hundred bytes: read at once, not through the thread pool and back.
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ReynaError('E_NOT_AN_APP', `${dir} has no ${CONFIG_FILE}`, {

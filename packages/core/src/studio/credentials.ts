@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../_fs.js';
@@ -35,7 +35,8 @@ export function normalizeServerUrl(url: string): string {
 export async function readCredentials(path: string): Promise<Credentials> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    // A file of a few hundred bytes: read at once, not through the thread pool and back.
+    text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw error;
