@@ -24,6 +24,8 @@ describe('FollowedHeads', () => {
   const breaks: (() => void)[] = [];
   /** Subjects that went through the followed streams. */
   const streamed: string[] = [];
+  /** Requests for an event stream. */
+  let streamsAsked = 0;
 
   const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
     const path = String(input).replace(server, '');
@@ -32,7 +34,8 @@ describe('FollowedHeads', () => {
       asked++;
       await hold;
     }
-    if (!path.startsWith('/v1/events') || !res.body) return res;
+    if (path.startsWith('/v1/events')) streamsAsked++;
+    if (!path.startsWith('/v1/events') || !res.body || res.status !== 200) return res;
     const cut = new AbortController();
     breaks.push(() => cut.abort());
     const seen = new TransformStream<Uint8Array, Uint8Array>({
@@ -195,5 +198,21 @@ describe('FollowedHeads', () => {
     expect(asked).toBe(before + 1);
     heads.close();
     expect(heads.streams()).toEqual({ followed: 0, open: 0 });
+  });
+
+  it('asks for a stream the server refused again only a minute later', async () => {
+    fresh();
+    const app = await api.createApp('heads-refused');
+    const wrong = new Api({ server, token: 'reyna_not-a-token', fetch });
+    const before = streamsAsked;
+    await expect(heads.head(wrong, app.id)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+    await until('the stream to be refused', () => streamsAsked === before + 1 && heads.streams().followed === 0);
+    await sleep(20);
+    for (let i = 0; i < 3; i++)
+      await expect(heads.head(wrong, app.id)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+    expect(streamsAsked).toBe(before + 1);
+    now = 60_000;
+    await expect(heads.head(wrong, app.id)).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+    await until('the stream to be asked for again', () => streamsAsked === before + 2);
   });
 });

@@ -13,6 +13,9 @@ export interface Heads {
   committed<T extends { id: string }>(api: Api, appId: string, commit: () => Promise<T>): Promise<T>;
 }
 
+/** How long a stream the server refused is not asked for again. */
+const REFUSED_MS = 60_000;
+
 /** An event that is not a revision of the app (it was deleted, or the event cannot be read): forget its head. */
 const FORGET = Symbol('forget');
 type Seen = string | typeof FORGET;
@@ -34,6 +37,8 @@ interface Flight {
 /** One server and token's stream, and what it tells. */
 interface Follow {
   open: boolean;
+  /** Refused by the server (a token it does not take, a server without events): not asked again before then. */
+  refusedUntil?: number;
   known: Map<string, Known>;
   flights: Set<Flight>;
   stop: AbortController;
@@ -78,9 +83,9 @@ export class FollowedHeads implements Heads {
     return this.learn(this.follow(api), appId, commit, (revision) => revision.id);
   }
 
-  /** How many streams are followed, and how many of them are open now. */
+  /** How many streams are followed (the server refused none of them), and how many of them are open now. */
   streams(): { followed: number; open: number } {
-    const all = [...this.follows.values()];
+    const all = [...this.follows.values()].filter((f) => f.refusedUntil === undefined);
     return { followed: all.length, open: all.filter((f) => f.open).length };
   }
 
@@ -113,12 +118,13 @@ export class FollowedHeads implements Heads {
   private follow(api: Api): Follow {
     const key = `${api.server}\n${api.options.token}`;
     let follow = this.follows.get(key);
-    if (follow) {
+    if (follow && !(follow.refusedUntil !== undefined && this.now() >= follow.refusedUntil)) {
       // Map order is use order.
       this.follows.delete(key);
       this.follows.set(key, follow);
       return follow;
     }
+    this.follows.delete(key);
     if (this.follows.size >= this.maxStreams) {
       const [oldest, old] = this.follows.entries().next().value as [string, Follow];
       old.stop.abort();
@@ -137,12 +143,12 @@ export class FollowedHeads implements Heads {
       onDrop: () => drop(made),
       onEvent: (subject, data) => seen(made, subject, data),
     })
-      // Refused (a token the server does not take): the next status asks, and reports what the server says.
-      .catch(() => {})
-      .finally(() => {
-        drop(made);
-        if (this.follows.get(key) === made) this.follows.delete(key);
-      });
+      // Refused: every status asks (and reports what the server says), and the stream is asked for again in a
+      // minute, not on every status.
+      .catch(() => {
+        made.refusedUntil = this.now() + REFUSED_MS;
+      })
+      .finally(() => drop(made));
     return made;
   }
 }
