@@ -172,7 +172,7 @@ export function watchTree(root: string): WatchedTree {
       return { files, hashed: 0, hashedBytes: 0, cached, save, read: 0, listing, rules };
     }
     // Taken before the scan: what is reported during it is read again by the next one.
-    const since = whole ? undefined : { previous: previous as ScanResult, changed: new Set(changed) };
+    const reported = changed;
     changed = new Set();
     events = 0;
     everything = false;
@@ -188,7 +188,7 @@ export function watchTree(root: string): WatchedTree {
       result = await scanApp(root, {
         deferSave,
         onDir: ORDERED_EVENTS ? watchDir : undefined,
-        since: since && { previous: since.previous, changed: (dir) => since.changed.has(dir), same },
+        since: whole ? undefined : { previous: previous as ScanResult, changed: (dir) => reported.has(dir), same },
       });
     } catch (error) {
       everything = true;
