@@ -112,6 +112,29 @@ describe.runIf(built).each([
     expect((await ok(['daemon', 'stop'], home)).stopped).toBe(true);
   }, 30_000);
 
+  // Through the daemon, which follows the server's events, a status knows of a revision pushed by a command that did
+  // not go through it, and of the app's deletion.
+  it('sees a revision pushed by a command of its own, and the app deleted', async () => {
+    const a = dir({ 'reyna.json': JSON.stringify({ name: `e2e-elsewhere${tag}` }), 'a.txt': 'a' });
+    const appId = (await ok(['apps', 'create'], a)).app.id as string;
+    await ok(['push'], a);
+    expect(await ok(['status'], a)).toMatchObject({ clean: true, serverMoved: false });
+    if (daemon) expect((await ok(['daemon', 'status'], home)).eventStreams).toMatchObject({ followed: 1, open: 1 });
+    const b = join(home, `clone${++n}`);
+    await ok(['clone', appId, b], home);
+    writeFileSync(join(b, 'b.txt'), 'b');
+    const alone = { ...as(owner), REYNA_NO_DAEMON: '1' };
+    const pushed = await reyna(['push', '--json'], { cwd: b, home, env: alone });
+    expect(pushed.code).toBe(0);
+    expect(await ok(['status'], a)).toMatchObject({
+      serverMoved: true,
+      head: JSON.parse(pushed.stdout).revision,
+      remote: { added: ['b.txt'] },
+    });
+    expect((await reyna(['apps', 'delete', appId, '--yes', '--json'], { cwd: home, home, env: alone })).code).toBe(0);
+    expect((await run(['status'], a)).json.error.code).toBe('E_NOT_FOUND');
+  });
+
   it('pushes from one directory and pulls into another byte for byte; one change uploads one blob', async () => {
     const bytes = randomBytes(50_000);
     const a = dir({
