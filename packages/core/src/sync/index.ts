@@ -562,6 +562,8 @@ async function planFromScan(
     linked,
     saveCache: local.save,
     digest,
+    // Once committed, the state's manifest is `files`: the tree differs from it in nothing.
+    synced: () => treeDiffs.set(local.files, { base: files, diff: { added: [], changed: [], removed: [] } }),
     appId: linked.appId,
     server: linked.api.server,
     parent: linked.baseRevision,
@@ -581,6 +583,8 @@ interface PushWork {
   saveCache: () => Promise<void>;
   /** manifestDigest of `files`, for a commit on a parent. */
   digest: string | undefined;
+  /** Called once `files` is the synced state's manifest: the next status compares nothing. */
+  synced: () => void;
 }
 
 /**
@@ -633,12 +637,13 @@ export async function applyPush(
       }
       options.onStep?.('commit', 'done', revision ?? undefined);
       await writeSynced(linked.root, plan.appId, plan.server, revision, plan.files, filesJson);
+      plan.synced();
     } else options.onStep?.('commit', 'skip');
   } finally {
     // Also when the push fails: the hashes are right whatever the server said, and the next push needs them.
     await saveCache();
   }
-  const { linked: _linked, saveCache: _saveCache, digest: _digest, ...plain } = plan;
+  const { linked: _linked, saveCache: _saveCache, digest: _digest, synced: _synced, ...plain } = plan;
   return {
     plan: plain,
     revision,
@@ -687,7 +692,7 @@ export async function push(options: SyncOptions & { message?: string; dryRun?: b
   const plan = await planPush(options);
   if (options.dryRun) {
     await plan.saveCache();
-    const { linked: _linked, saveCache: _saveCache, digest: _digest, ...plain } = plan;
+    const { linked: _linked, saveCache: _saveCache, digest: _digest, synced: _synced, ...plain } = plan;
     const wouldSend = plan.upload.reduce((sum, u) => sum + u.size, 0);
     return {
       plan: plain,
