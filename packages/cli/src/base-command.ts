@@ -6,10 +6,11 @@ import type { ListrTask } from 'listr2';
 import { Command, Flags, type Interfaces } from './_oclif.js';
 import type { Colors } from './colors.js';
 import { reportError } from './errors.js';
-import { flag, jsonRequested } from './flags.js';
-import { isCI, Session } from './session.js';
+import { flag, isCI, jsonRequested } from './flags.js';
+import { Session } from './session.js';
 
-export { createLogger, isCI } from './session.js';
+export { isCI } from './flags.js';
+export { createLogger } from './session.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseStatusArgs } from './fast-status.js';
+import { daemonTip } from './status-view.js';
 
 describe('parseStatusArgs', () => {
   it('takes the flags of status, in both spellings, and their env twins', () => {
@@ -20,5 +21,22 @@ describe('parseStatusArgs', () => {
   it('leaves anything else to oclif', () => {
     for (const argv of [['--help'], ['-h'], ['--bogus'], ['extra'], ['--server'], ['--server', '--json'], ['--jsonx']])
       expect(parseStatusArgs(argv, {}), argv.join(' ')).toBeUndefined();
+  });
+});
+
+describe('daemonTip', () => {
+  it('tells a person at a terminal, after a slow status of a big tree, of the sync daemon', () => {
+    expect(daemonTip(10_000, 412.4, {}, true)).toBe(
+      'Tip: this status took 412 ms for 10000 files. `reyna daemon start` keeps a process that watches the tree and answers in a few ms.',
+    );
+  });
+
+  it('says nothing of small trees, fast answers, CI, REYNA_NO_DAEMON, or without a terminal', () => {
+    expect(daemonTip(4999, 900, {}, true)).toBeUndefined();
+    expect(daemonTip(10_000, 199, {}, true)).toBeUndefined();
+    expect(daemonTip(10_000, 900, { CI: 'true' }, true)).toBeUndefined();
+    expect(daemonTip(10_000, 900, { CI: 'false' }, true)).toBeDefined();
+    expect(daemonTip(10_000, 900, { REYNA_NO_DAEMON: '1' }, true)).toBeUndefined();
+    expect(daemonTip(10_000, 900, {}, false)).toBeUndefined();
   });
 });

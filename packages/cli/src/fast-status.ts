@@ -49,10 +49,16 @@ export async function writeStatus(result: StatusResult, json: boolean): Promise<
 export async function runStatus(args: StatusArgs): Promise<void> {
   try {
     const { status } = await import('./daemon/client.js');
-    await writeStatus(
-      await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token }),
-      args.json,
-    );
+    const started = performance.now();
+    const how: { byDaemon?: boolean } = {};
+    const result = await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token }, how);
+    const ms = performance.now() - started;
+    await writeStatus(result, args.json);
+    if (!args.json && !how.byDaemon) {
+      const { daemonTip } = await import('./status-view.js');
+      const tip = daemonTip(result.files, ms, process.env, process.stderr.isTTY === true);
+      if (tip) process.stderr.write(`${tip}\n`);
+    }
   } catch (error) {
     // Only a failing status pays for the error module (it knows oclif's errors too).
     const { reportError } = await import('./errors.js');

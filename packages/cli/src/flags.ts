@@ -22,3 +22,8 @@ export function jsonRequested(argv: readonly string[], env: Record<string, strin
   const json = argv.indexOf('--json');
   return (json !== -1 && (end === -1 || json < end)) || isTruthy(env[envName('json')]);
 }
+
+/** CI=true (or any value but false/0) means nobody is there to answer a prompt. */
+export function isCI(env: Record<string, string | undefined>): boolean {
+  return env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
+}

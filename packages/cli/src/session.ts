@@ -8,7 +8,7 @@ import { ReynaError } from '@reyna/core/errors';
 import type { ListrTask } from 'listr2';
 import { type Colors, createColors, shouldColor } from './colors.js';
 import { EXIT_INTERRUPTED, EXIT_TERMINATED } from './exit-codes.js';
-import { isTruthy } from './flags.js';
+import { isCI, isTruthy } from './flags.js';
 import { runPlainTasks } from './progress.js';
 
 type Env = Record<string, string | undefined>;
@@ -21,11 +21,6 @@ export function createLogger(stream: NodeJS.WritableStream, colors: Colors, env:
     warn: (message) => void stream.write(`${colors.yellow('Warning:')} ${message}\n`),
     debug: (message) => void (debug && stream.write(`${colors.dim(message)}\n`)),
   };
-}
-
-/** CI=true (or any value but false/0) means nobody is there to answer a prompt. */
-export function isCI(env: Env): boolean {
-  return env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
 }
 
 /** The run of one command: its output mode, its logger, its abort signal, and whether it printed its result. */

@@ -1,5 +1,5 @@
 import { BaseCommand } from '../base-command.js';
-import { printStatus } from '../status-view.js';
+import { daemonTip, printStatus } from '../status-view.js';
 import { studioFlags, syncOptions } from '../sync-flags.js';
 
 export default class Status extends BaseCommand<typeof Status> {
@@ -17,7 +17,15 @@ Unchanged files are not read again: a hash cache keyed by path, size, mtime and 
 
   async run() {
     const { status } = await import('../daemon/client.js');
-    const result = await status(syncOptions(this.context(), this.flags));
-    return this.render(result, () => printStatus(result, this.colors, (line) => this.log(line)));
+    const ctx = this.context();
+    const started = performance.now();
+    const how: { byDaemon?: boolean } = {};
+    const result = await status(syncOptions(ctx, this.flags), how);
+    const ms = performance.now() - started;
+    return this.render(result, () => {
+      printStatus(result, this.colors, (line) => this.log(line));
+      const tip = how.byDaemon ? undefined : daemonTip(result.files, ms, ctx.env, process.stderr.isTTY === true);
+      if (tip) this.logToStderr(tip);
+    });
   }
 }

@@ -150,10 +150,11 @@ export function callFor(
 
 /**
  * core's `status`, answered by the daemon when one of this build runs, else by core in this process (loaded only
- * then).
+ * then); `how.byDaemon` says which.
  */
-export async function status(options: SyncOptions): Promise<StatusResult> {
+export async function status(options: SyncOptions, how: { byDaemon?: boolean } = {}): Promise<StatusResult> {
   const answer = (await askDaemon(callFor('status', options))) as StatusResult | undefined;
+  how.byDaemon = answer !== undefined;
   return answer ?? (await import('@reyna/core/sync')).status(options);
 }
 
