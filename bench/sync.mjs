@@ -1,14 +1,14 @@
 // `reyna push` / `status` on a generated 10,000-file tree against a local studio server, with `git status` on the
 // same tree in the same run as the yardstick. Shown: the first push, a no-change `status` (target ≤ 3× git status),
-// and a one-change push (target ≤ 0.5 s). Each command is the real binary, start-up included; the in-process
-// figure of `status` (core only, no Node start-up) is shown beside it, and so is the floor any Node answer has
-// here: `node -e 0`, and a Node process that only lists the tree and lstats each file (what reyna's scan must do
-// at least, as git does in C). Then status and push again through the sync daemon (`reyna daemon start`): a
-// resident process that answers a status of an unchanged tree from directory watches, without a walk. Where
-// NODE_EXTRA_CA_CERTS is set, status and push are also timed without it (Node parses that bundle before any code
-// runs). The targets are judged on the figures through the daemon, with this machine's environment as it is; the
-// figures without the daemon are shown beside them. Each sample follows a pause of 300 ms. Exits 1 when a target
-// is missed.
+// and a one-change push (target ≤ 0.5 s). Each command is the real binary, start-up included; the in-process figure
+// of `status` (core only, no Node start-up) is shown beside it, and so is the floor any Node answer has here: `node
+// -e 0`, and a Node process that only lists the tree and lstats each file (what reyna's scan must do at least, as git
+// does in C). Then status and push again through the sync daemon (`reyna daemon start`): a resident process that
+// reads again only the directories its watches say changed (none, for an unchanged tree), and knows the app's head
+// from the server's event stream. Where NODE_EXTRA_CA_CERTS is set, status and push are also timed without it (Node
+// parses that bundle before any code runs). The targets are judged on the figures through the daemon, with this
+// machine's environment as it is; the figures without the daemon are shown beside them. Each sample follows a pause
+// of 300 ms. Exits 1 when a target is missed.
 // `node bench/sync.mjs [runs] [files]` (default 5 runs, 10000 files).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
