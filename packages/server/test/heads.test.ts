@@ -200,6 +200,20 @@ describe('FollowedHeads', () => {
     expect(heads.streams()).toEqual({ followed: 0, open: 0 });
   });
 
+  it('closes a stream nobody used for idleMs', async () => {
+    heads = new FollowedHeads({ idleMs: 300 });
+    const app = await api.createApp('heads-idle');
+    await heads.head(api, app.id);
+    await until('the stream to open', () => heads.streams().open === 1);
+    // Each use keeps it open longer.
+    for (let i = 0; i < 4; i++) {
+      await sleep(150);
+      await heads.head(api, app.id);
+    }
+    expect(heads.streams().followed).toBe(1);
+    await until('the stream to close', () => heads.streams().followed === 0);
+  });
+
   it('asks for a stream the server refused again only a minute later', async () => {
     fresh();
     const app = await api.createApp('heads-refused');

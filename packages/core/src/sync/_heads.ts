@@ -13,6 +13,12 @@ export interface Heads {
   committed<T extends { id: string }>(api: Api, appId: string, commit: () => Promise<T>): Promise<T>;
 }
 
+/** Closes the stream and forgets its idle timer. */
+function stopFollowing(follow: Follow): void {
+  clearTimeout(follow.idle);
+  follow.stop.abort();
+}
+
 /** How long a stream the server refused is not asked for again. */
 const REFUSED_MS = 60_000;
 
@@ -42,6 +48,8 @@ interface Follow {
   known: Map<string, Known>;
   flights: Set<Flight>;
   stop: AbortController;
+  /** Closes the stream once nobody asked for a head of its server for idleMs. */
+  idle?: NodeJS.Timeout;
 }
 
 export interface FollowedHeadsOptions {
@@ -49,6 +57,8 @@ export interface FollowedHeadsOptions {
   maxAgeMs?: number;
   /** Streams followed at once (one per server and token); the one used longest ago is closed (default 8). */
   maxStreams?: number;
+  /** A stream nobody used for this long is closed (default 10 min): a server asked once is not followed for ever. */
+  idleMs?: number;
   now?: () => number;
 }
 
@@ -57,11 +67,13 @@ export class FollowedHeads implements Heads {
   private readonly follows = new Map<string, Follow>();
   private readonly maxAgeMs: number;
   private readonly maxStreams: number;
+  private readonly idleMs: number;
   private readonly now: () => number;
 
   constructor(options: FollowedHeadsOptions = {}) {
     this.maxAgeMs = options.maxAgeMs ?? 10_000;
     this.maxStreams = options.maxStreams ?? 8;
+    this.idleMs = options.idleMs ?? 600_000;
     this.now = options.now ?? Date.now;
   }
 
@@ -90,7 +102,7 @@ export class FollowedHeads implements Heads {
   }
 
   close(): void {
-    for (const follow of this.follows.values()) follow.stop.abort();
+    for (const follow of this.follows.values()) stopFollowing(follow);
     this.follows.clear();
   }
 
@@ -114,6 +126,16 @@ export class FollowedHeads implements Heads {
     }
   }
 
+  /** Closes `follow` after idleMs without another use. */
+  private keep(key: string, follow: Follow): void {
+    clearTimeout(follow.idle);
+    follow.idle = setTimeout(() => {
+      stopFollowing(follow);
+      if (this.follows.get(key) === follow) this.follows.delete(key);
+    }, this.idleMs);
+    follow.idle.unref();
+  }
+
   /** The stream of `api`'s server and token, opened on first use. */
   private follow(api: Api): Follow {
     const key = `${api.server}\n${api.options.token}`;
@@ -122,17 +144,20 @@ export class FollowedHeads implements Heads {
       // Map order is use order.
       this.follows.delete(key);
       this.follows.set(key, follow);
+      this.keep(key, follow);
       return follow;
     }
+    if (follow) stopFollowing(follow);
     this.follows.delete(key);
     if (this.follows.size >= this.maxStreams) {
       const [oldest, old] = this.follows.entries().next().value as [string, Follow];
-      old.stop.abort();
+      stopFollowing(old);
       this.follows.delete(oldest);
     }
     const made: Follow = { open: false, known: new Map(), flights: new Set(), stop: new AbortController() };
     follow = made;
     this.follows.set(key, made);
+    this.keep(key, made);
     const { server, options } = api;
     const stream = new Api({ server, token: options.token, fetch: options.fetch, signal: made.stop.signal });
     followEvents(stream, {
