@@ -237,9 +237,16 @@ export async function scanTree(
   const hashedEntries: [string, CacheEntry][] = [];
   let hashedBytes = 0;
   let index = 0;
+  // Small files are read at once (hashFile): the event loop gets a turn every so many, for a progress display and
+  // the requests started beside the scan.
+  let sinceTurn = 0;
   const worker = async () => {
     while (index < toHash.length) {
       const item = toHash[index++] as (typeof toHash)[number];
+      if (++sinceTurn >= 64) {
+        sinceTurn = 0;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       const sha256 = await hashFile(item.abs, item.size);
       hashedBytes += item.size;
       const st = lstatSync(item.abs);
@@ -304,8 +311,12 @@ function readCache(path: string): CacheFile {
   return { version: 1, entries: {} };
 }
 
-/** SHA-256 hex of a file: read whole when small, streamed when large. */
+/** Files this small are read at once: reading one through the thread pool costs more than the read itself. */
+const SYNC_READ_BYTES = 1024 * 1024;
+
+/** SHA-256 hex of a file: read at once when small, whole when middling, streamed when large. */
 export async function hashFile(abs: string, size?: number): Promise<string> {
+  if (size !== undefined && size <= SYNC_READ_BYTES) return sha256Of(readFileSync(abs));
   if (size !== undefined && size <= 32 * 1024 * 1024) {
     return crypto()
       .createHash('sha256')
