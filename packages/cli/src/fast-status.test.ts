@@ -31,7 +31,8 @@ describe('daemonTip', () => {
     );
   });
 
-  it('says nothing of small trees, fast answers, CI, REYNA_NO_DAEMON, or without a terminal', () => {
+  it('says nothing when a daemon answered, of small trees, fast answers, CI, REYNA_NO_DAEMON, or without a terminal', () => {
+    expect(daemonTip(10_000, undefined, {}, true)).toBeUndefined();
     expect(daemonTip(4999, 900, {}, true)).toBeUndefined();
     expect(daemonTip(10_000, 199, {}, true)).toBeUndefined();
     expect(daemonTip(10_000, 900, { CI: 'true' }, true)).toBeUndefined();

@@ -29,36 +29,38 @@ export function parseStatusArgs(argv: readonly string[], env: Record<string, str
   return args;
 }
 
-/** Prints a status as the command does: one JSON document, or the lines of status-view. */
-export async function writeStatus(result: StatusResult, json: boolean): Promise<void> {
+/**
+ * Prints a status as the command does: one JSON document, or the lines of status-view and, after a slow one no
+ * daemon answered (`aloneMs`), its tip on stderr.
+ */
+export async function writeStatus(result: StatusResult, json: boolean, aloneMs?: number): Promise<void> {
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
   // Loaded for the human form only: a script's `--json` needs neither.
-  const [{ createColors, shouldColor }, { printStatus }] = await Promise.all([
+  const [{ createColors, shouldColor }, { daemonTip, printStatus }] = await Promise.all([
     import('./colors.js'),
     import('./status-view.js'),
   ]);
   printStatus(result, createColors(shouldColor(process.stdout, process.env)), (line) =>
     process.stdout.write(`${line}\n`),
   );
+  const tip = daemonTip(result.files, aloneMs, process.env, process.stderr.isTTY === true);
+  if (tip) process.stderr.write(`${tip}\n`);
 }
 
 /** Runs `status` and prints it as the command does; errors as the base command renders them. */
 export async function runStatus(args: StatusArgs): Promise<void> {
   try {
     const { status } = await import('./daemon/client.js');
-    const started = performance.now();
-    const how: { byDaemon?: boolean } = {};
-    const result = await status({ cwd: process.cwd(), env: process.env, server: args.server, token: args.token }, how);
-    const ms = performance.now() - started;
-    await writeStatus(result, args.json);
-    if (!args.json && !how.byDaemon) {
-      const { daemonTip } = await import('./status-view.js');
-      const tip = daemonTip(result.files, ms, process.env, process.stderr.isTTY === true);
-      if (tip) process.stderr.write(`${tip}\n`);
-    }
+    const { result, aloneMs } = await status({
+      cwd: process.cwd(),
+      env: process.env,
+      server: args.server,
+      token: args.token,
+    });
+    await writeStatus(result, args.json, aloneMs);
   } catch (error) {
     // Only a failing status pays for the error module (it knows oclif's errors too).
     const { reportError } = await import('./errors.js');

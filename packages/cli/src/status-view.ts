@@ -7,17 +7,19 @@ const TIP_FILES = 5000;
 const TIP_MS = 200;
 
 /**
- * The line a person at a terminal is shown after a slow status of a big tree that no daemon answered: what would
+ * The line a person at a terminal is shown after a slow status of a big tree that no daemon answered (`aloneMs` is
+ * how long it took, undefined when a daemon answered): what would
  * make it fast. Nothing on CI, with REYNA_NO_DAEMON (the daemon was turned off on purpose), or for small trees.
  */
 export function daemonTip(
   files: number,
-  ms: number,
+  aloneMs: number | undefined,
   env: Record<string, string | undefined>,
   terminal: boolean,
 ): string | undefined {
-  if (!terminal || files < TIP_FILES || ms < TIP_MS || isCI(env) || isTruthy(env.REYNA_NO_DAEMON)) return undefined;
-  return `Tip: this status took ${Math.round(ms)} ms for ${files} files. \`reyna daemon start\` keeps a process that watches the tree and answers in a few ms.`;
+  if (aloneMs === undefined || aloneMs < TIP_MS || files < TIP_FILES) return undefined;
+  if (!terminal || isCI(env) || isTruthy(env.REYNA_NO_DAEMON)) return undefined;
+  return `Tip: this status took ${Math.round(aloneMs)} ms for ${files} files. \`reyna daemon start\` keeps a process that watches the tree and answers in a few ms.`;
 }
 
 /** The human form of `reyna status`, line by line (shared by the command and the binary's fast path). */

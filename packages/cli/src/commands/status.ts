@@ -18,13 +18,10 @@ Unchanged files are not read again: a hash cache keyed by path, size, mtime and 
   async run() {
     const { status } = await import('../daemon/client.js');
     const ctx = this.context();
-    const started = performance.now();
-    const how: { byDaemon?: boolean } = {};
-    const result = await status(syncOptions(ctx, this.flags), how);
-    const ms = performance.now() - started;
+    const { result, aloneMs } = await status(syncOptions(ctx, this.flags));
     return this.render(result, () => {
       printStatus(result, this.colors, (line) => this.log(line));
-      const tip = how.byDaemon ? undefined : daemonTip(result.files, ms, ctx.env, process.stderr.isTTY === true);
+      const tip = daemonTip(result.files, aloneMs, ctx.env, process.stderr.isTTY === true);
       if (tip) this.logToStderr(tip);
     });
   }

@@ -150,12 +150,14 @@ export function callFor(
 
 /**
  * core's `status`, answered by the daemon when one of this build runs, else by core in this process (loaded only
- * then); `how.byDaemon` says which.
+ * then): then `aloneMs` is how long it took (what daemonTip judges).
  */
-export async function status(options: SyncOptions, how: { byDaemon?: boolean } = {}): Promise<StatusResult> {
+export async function status(options: SyncOptions): Promise<{ result: StatusResult; aloneMs?: number }> {
+  const started = performance.now();
   const answer = (await askDaemon(callFor('status', options))) as StatusResult | undefined;
-  how.byDaemon = answer !== undefined;
-  return answer ?? (await import('@reyna/core/sync')).status(options);
+  if (answer) return { result: answer };
+  const result = await (await import('@reyna/core/sync')).status(options);
+  return { result, aloneMs: performance.now() - started };
 }
 
 /** core's `push`, as `status` is; the daemon's steps and progress reach `onStep` and `onProgress` as core's do. */

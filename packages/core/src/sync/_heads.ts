@@ -13,6 +13,12 @@ export interface Heads {
   committed<T extends { id: string }>(api: Api, appId: string, commit: () => Promise<T>): Promise<T>;
 }
 
+/** The heads of a command on its own: the server is asked every time, and a commit tells nothing. */
+export const askedHeads: Heads = {
+  head: async (api, appId) => (await api.getApp(appId)).head,
+  committed: (_api, _appId, commit) => commit(),
+};
+
 /** Closes the stream and forgets its idle timer. */
 function stopFollowing(follow: Follow): void {
   clearTimeout(follow.idle);

@@ -65,10 +65,10 @@ export interface ScanResult {
    */
   save: () => Promise<void>;
   /** Directories read (the rest were taken from the scan `since`). */
-  read?: number;
+  read: number;
   /** What each directory held, for a later scan `since` this one; with the ignore rules it was read under. */
-  listing?: ReadonlyMap<string, DirListing>;
-  rules?: string;
+  listing: ReadonlyMap<string, DirListing>;
+  rules: string | undefined;
 }
 
 /** A directory as a scan found it: its files (manifest keys), the directories it walked on to, and those it left. */
@@ -141,15 +141,12 @@ export async function scanTree(
   const trusted = options.ignore.rules !== undefined && cache.rules === options.ignore.rules;
   const knownDirs = new Set(trusted ? cache.dirs : []);
   const knownSkipped = new Set(trusted ? cache.skipped : []);
-  const dirs: string[] = [];
-  const skipped: string[] = [];
   // The cached entries this scan confirmed: the cache is written again only when it would say something else.
   const confirmed: string[] = [];
 
   const listing = new Map<string, DirListing>();
   let read = 0;
   const since = options.since?.previous.rules === options.ignore.rules ? options.since : undefined;
-  const before = since?.previous.listing;
 
   // Paths are joined by hand: path.join's normalising costs more than the rest of a cached file's visit.
   const prefix = root.endsWith('/') || root.endsWith(sep) ? root : `${root}${sep}`;
@@ -159,15 +156,13 @@ export async function scanTree(
   const stack: { rel: string; fresh: boolean }[] = [{ rel: '', fresh: since === undefined }];
   while (stack.length > 0) {
     const { rel, fresh } = stack.pop() as { rel: string; fresh: boolean };
-    const kept = fresh || !since || since.changed(rel) ? undefined : before?.get(rel);
+    const kept = fresh || !since || since.changed(rel) ? undefined : since.previous.listing.get(rel);
     if (kept) {
       for (const key of kept.files) {
         files.set(key, since?.previous.files.get(key) as LocalFile);
         if (Object.hasOwn(cache.entries, key)) confirmed.push(key);
       }
       for (const dir of kept.dirs) stack.push({ rel: dir, fresh: false });
-      dirs.push(...kept.dirs);
-      skipped.push(...kept.skipped);
       listing.set(rel, kept);
       continue;
     }
@@ -193,12 +188,8 @@ export async function scanTree(
       if (st.isDirectory()) {
         if (knownDirs.has(path) || (!knownSkipped.has(path) && !options.ignore(`${path}/`))) {
           stack.push({ rel: path, fresh: fresh || !since?.same(path, st) });
-          dirs.push(path);
           here.dirs.push(path);
-        } else {
-          skipped.push(path);
-          here.skipped.push(path);
-        }
+        } else here.skipped.push(path);
         continue;
       }
       const key = NON_ASCII.test(path) ? path.normalize('NFC') : path;
@@ -259,6 +250,9 @@ export async function scanTree(
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, toHash.length) }, worker));
 
+  // Every directory the walk went on to, and every one it left out.
+  const dirs = [...listing.values()].flatMap((l) => l.dirs);
+  const skipped = [...listing.values()].flatMap((l) => l.skipped);
   const stale =
     toHash.length > 0 ||
     Object.keys(cache.entries).length !== confirmed.length ||

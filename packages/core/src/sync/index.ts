@@ -15,7 +15,7 @@ import {
 } from '../protocol/paths.js';
 import { resolveStudio } from '../studio/credentials.js';
 import { Api, type ApiOptions, followEvents } from './_api.js';
-import type { Heads } from './_heads.js';
+import { askedHeads, type Heads } from './_heads.js';
 import {
   IGNORE_FILE,
   type LocalFile,
@@ -422,9 +422,7 @@ function treeDiff(base: Manifest, files: ReadonlyMap<string, LocalFile>): Manife
 export async function status(options: SyncOptions): Promise<StatusResult> {
   const linked = await openLinked(options);
   // The request first, so it travels while the tree is walked.
-  const asked = options.heads
-    ? options.heads.head(linked.api, linked.appId)
-    : linked.api.getApp(linked.appId).then((app) => app.head);
+  const asked = (options.heads ?? askedHeads).head(linked.api, linked.appId);
   const [local, head] = await Promise.all([(options.scanner ?? walk)(linked.root, false), asked]);
   const diff = treeDiff(linked.base, local.files);
   // The head's manifest is fetched (and compared) only when the server moved on: a current status is one small
@@ -587,6 +585,12 @@ interface PushWork {
   synced: () => void;
 }
 
+/** The plan without its work: what a push answers. */
+function plainPlan(plan: PushPlan & PushWork): PushPlan {
+  const { linked: _linked, saveCache: _saveCache, digest: _digest, synced: _synced, ...plain } = plan;
+  return plain;
+}
+
 /**
  * Sends what the plan says the server lacks, then commits the manifest on top of the last-synced revision. An
  * interrupted push leaves only uploaded blobs (no revision), and the next one sends only what is still missing.
@@ -619,8 +623,9 @@ export async function applyPush(
     if (outgoing.length > 0) options.onStep?.('upload', 'done', `${outgoing.length} files`);
     if (plan.commit) {
       options.onStep?.('commit', 'start');
-      const commit = () => commitPlan(linked, plan, digest);
-      const committing = options.heads ? options.heads.committed(linked.api, plan.appId, commit) : commit();
+      const committing = (options.heads ?? askedHeads).committed(linked.api, plan.appId, () =>
+        commitPlan(linked, plan, digest),
+      );
       committing.catch(() => {}); // awaited below
       // What is left to write is made while the server commits: the hash cache (if not yet), the state's manifest.
       await nextTurn();
@@ -643,9 +648,8 @@ export async function applyPush(
     // Also when the push fails: the hashes are right whatever the server said, and the next push needs them.
     await saveCache();
   }
-  const { linked: _linked, saveCache: _saveCache, digest: _digest, synced: _synced, ...plain } = plan;
   return {
-    plan: plain,
+    plan: plainPlan(plan),
     revision,
     summary: {
       files: Object.keys(plan.files).length,
@@ -692,10 +696,9 @@ export async function push(options: SyncOptions & { message?: string; dryRun?: b
   const plan = await planPush(options);
   if (options.dryRun) {
     await plan.saveCache();
-    const { linked: _linked, saveCache: _saveCache, digest: _digest, synced: _synced, ...plain } = plan;
     const wouldSend = plan.upload.reduce((sum, u) => sum + u.size, 0);
     return {
-      plan: plain,
+      plan: plainPlan(plan),
       revision: plan.parent,
       summary: {
         files: Object.keys(plan.files).length,

@@ -110,7 +110,7 @@ export function watchTree(root: string): WatchedTree {
   /** Whether the directory at `rel`, as lstat found it, is the one its watch was set on. */
   const same = (rel: string, st: Stats) => {
     const had = watchers.get(rel);
-    return had !== undefined && had.id === `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+    return had !== undefined && had.id === idOf(st);
   };
 
   /** Resolves true once every event queued before the call has been seen. */
@@ -196,7 +196,7 @@ export function watchTree(root: string): WatchedTree {
       throw error;
     }
     // Directories the tree no longer has (or the rules now leave out) are watched no longer.
-    for (const rel of [...watchers.keys()]) if (!result.listing?.has(rel)) unwatch(rel);
+    for (const rel of [...watchers.keys()]) if (!result.listing.has(rel)) unwatch(rel);
     // Under other ignore rules, scanTree read every directory.
     last = whole || result.rules !== previous?.rules ? 'walked' : 'updated';
     previous = result;
@@ -220,8 +220,13 @@ export function watchTree(root: string): WatchedTree {
   };
 }
 
-/** A directory's identity: its inode, and its birth time where the file system keeps one (inodes are reused). */
+/** A directory's identity (idOf), or undefined when there is none at `path`. */
 function identity(path: string): string | undefined {
   const st = lstatSync(path, { throwIfNoEntry: false });
-  return st && `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+  return st && idOf(st);
+}
+
+/** Its device and inode, and its birth time where the file system keeps one (inodes are reused). */
+function idOf(st: Stats): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
 }
